@@ -16,8 +16,16 @@ SPEC = schema.DatasetSpec(
     shard_template='{name}_{split}-{index:05d}-of-{num:05d}.tfrecord',
     single_template='{name}_{split}.tfrecord',
     image_format='png',
+    num_classes=10,
     items_to_descriptions={
         'image': 'A [28 x 28 x 1] grayscale image.',
         'label': 'A single integer between 0 and 9',
     },
 )
+
+
+def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
+  """A `Dataset` reading MNIST's `split_name` ('train' or 'test') from `dataset_dir`."""
+  from descriptors import loading
+  return loading.get_split(SPEC, split_name, dataset_dir, file_pattern=file_pattern,
+                          reader=reader)

@@ -144,6 +144,7 @@ class DatasetSpec:
   single_template: str = None
   image_format: str = 'png'
   label_offset: int = 0    # ImageNet's labels start at 1; 0 is background
+  num_classes: int = None  # research/slim's `num_classes` (ImageNet: 1001, background included)
   items_to_descriptions: dict = dataclasses.field(default_factory=lambda: {
       'image': 'A color image of varying size.',
       'label': 'A single integer label.'})
