@@ -18,6 +18,7 @@ SPEC = schema.DatasetSpec(
     single_template='{name}_{split}.tfrecord',
     image_format='png',
     num_classes=10,
+    image_shape=(32, 32, 3),
     items_to_descriptions={
         'image': 'A [32 x 32 x 3] color image.',
         'label': 'A single integer between 0 and 9',

@@ -47,7 +47,7 @@ def make_spec(name, splits=None, num_shards=None, image_format='jpeg', num_class
   )
 
 
-def get_split(split_name, dataset_dir, file_pattern=None, reader=None, name=None):
+def get_split(split_name, dataset_dir, file_pattern=None, reader=None, dataset_name=None):
   """A `Dataset` reading `split_name` of the folder dataset in `dataset_dir`.
 
   Args:
@@ -55,8 +55,8 @@ def get_split(split_name, dataset_dir, file_pattern=None, reader=None, name=None
     dataset_dir: the directory holding the shards and `<name>_manifest.json`.
     file_pattern: a glob (`%s` is replaced by the split name) overriding the shard list.
     reader: the record reader class; `tf.compat.v1.TFRecordReader` by default.
-    name: the dataset's name; needed only when `dataset_dir` holds more than one manifest.
+    dataset_name: the dataset's name; needed only when `dataset_dir` holds more than one manifest.
   """
   from descriptors import loading
   return loading.get_folder_split(split_name, dataset_dir, file_pattern=file_pattern,
-                                  reader=reader, name=name)
+                                  reader=reader, dataset_name=dataset_name)

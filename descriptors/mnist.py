@@ -8,6 +8,9 @@ from descriptors import schema
 
 LABEL_NAMES = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
 
+# research/slim's converter wrote `6:size`; read as `six`.
+LEGACY_LABEL_FIXES = {'size': 'six'}
+
 SPEC = schema.DatasetSpec(
     name='mnist',
     schema=schema.IMAGE,
@@ -17,6 +20,7 @@ SPEC = schema.DatasetSpec(
     single_template='{name}_{split}.tfrecord',
     image_format='png',
     num_classes=10,
+    image_shape=(28, 28, 1),
     items_to_descriptions={
         'image': 'A [28 x 28 x 1] grayscale image.',
         'label': 'A single integer between 0 and 9',
@@ -28,4 +32,4 @@ def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
   """A `Dataset` reading MNIST's `split_name` ('train' or 'test') from `dataset_dir`."""
   from descriptors import loading
   return loading.get_split(SPEC, split_name, dataset_dir, file_pattern=file_pattern,
-                          reader=reader)
+                          reader=reader, label_fixes=LEGACY_LABEL_FIXES)

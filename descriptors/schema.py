@@ -145,6 +145,7 @@ class DatasetSpec:
   image_format: str = 'png'
   label_offset: int = 0    # ImageNet's labels start at 1; 0 is background
   num_classes: int = None  # research/slim's `num_classes` (ImageNet: 1001, background included)
+  image_shape: tuple = None  # (height, width, channels) when every image has it (MNIST, CIFAR)
   items_to_descriptions: dict = dataclasses.field(default_factory=lambda: {
       'image': 'A color image of varying size.',
       'label': 'A single integer label.'})

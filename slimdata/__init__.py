@@ -27,6 +27,7 @@ _SUBMODULES = {
     'summaries': 'slimdata.summaries',
     'queues': 'slimdata.queues',
     'errors': 'slimdata.errors',
+    'utils': 'slimdata.utils',
     # TF-Slim's data modules, under their old names.
     'dataset': 'descriptors.dataset',
     'data_decoder': 'descriptors.data_decoder',

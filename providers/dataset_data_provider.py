@@ -1,0 +1,383 @@
+"""Examples of a `Dataset`, read and decoded by `tf.data`: TF-Slim's `DatasetDataProvider`.
+
+    provider = DatasetDataProvider(dataset, num_readers=4, shuffle=True)
+    image, label = provider.get(['image', 'label'])               # graph mode, as in TF-Slim
+    for batch in provider.as_dataset(['image', 'label'], batch_size=32): ...   # eager / Keras
+
+The engine is `tf.data`: `parallel_reader.read_records` interleaves the shards
+and shuffles the records, then records are decoded in parallel, or, for
+`as_dataset(batch_size=...)` with a decoder that has `decode_batch`, batched first
+and decoded a batch at a time. No Python runs per example.
+
+Graph mode. The provider builds a one-shot iterator at construction, so no
+initializer has to run (`local_variables_initializer` may or may not be run; no
+queue runner is needed, and `tf.compat.v1.train.batch` on top works under
+`slim.queues.QueueRunners`). `get` hands out fields of that iterator's one
+`get_next`, so fields asked for in separate `get` calls belong to the same
+example, and each `session.run` advances to the next. With `num_epochs`, every
+example is produced exactly `num_epochs` times, then `OutOfRangeError`.
+
+Eager mode. `get` returns the next example's tensors; `as_dataset` returns the
+`tf.data.Dataset` of `{item: tensor}` dicts (also usable in graph mode).
+
+Bad data. A corrupt record, a truncated shard or an undecodable image stops
+reading with an error naming the shard and the record (eager `get` raises
+`errors.CorruptDataError`; `session.run` and iterating `as_dataset` raise
+`tf.errors.InvalidArgumentError` with the same message). With
+`skip_corrupt=True` such records are skipped and counted: `provider.num_skipped`
+is an int updated by eager `get`, and in graph mode an int64 tensor from the same
+`get_next` as `get`'s tensors (fetch it in the same `session.run`) counting the
+records skipped before that example; `as_dataset` gives it as item
+`'num_skipped'`. A corrupt record ends its shard (TensorFlow cannot find the
+next record after it), and counts as one. Decoding is isolated per example (per
+batch when batched), so a failed decode costs one small nested dataset per
+example, which is negligible next to decoding an image.
+"""
+import logging
+
+import tensorflow as tf
+
+from providers import data_provider
+from providers import errors
+from providers import parallel_reader
+
+_log = logging.getLogger(__name__)
+
+NUM_SKIPPED = 'num_skipped'
+_SKIPPED = '_skipped'   # per element: records skipped just before it (or that it stands for)
+_KEEP = '_keep'         # per element: False for markers and the end sentinel
+
+
+class DatasetDataProvider(data_provider.DataProvider):
+  """Provides the items of `dataset`'s examples, read with `tf.data`.
+
+  Args:
+    dataset: a `Dataset` (data_sources, reader, decoder, num_samples).
+    num_readers: shards read at the same time.
+    reader_kwargs: keyword arguments for the dataset's reader (e.g. `options`).
+    shuffle: shuffle the shards every epoch and the records in a buffer.
+    num_epochs: times each example is produced; None repeats forever.
+    common_queue_capacity: the shuffle buffer, in records (TF-Slim's common queue).
+    common_queue_min: accepted for compatibility; tf.data's buffer has no separate minimum.
+    record_key: the item name of each example's `<file>:<byte offset>` key.
+    seed: with `shuffle`, the same order on every run.
+    scope: name scope of the graph-mode ops.
+    num_shards, shard_index: this worker's part of the data: files `shard_index::num_shards`,
+      or every `num_shards`-th record when there are fewer files than shards.
+    skip_corrupt: skip and count records that cannot be read or decoded.
+    data_service_address: e.g. 'grpc://dispatcher:5050': run reading and decoding on that
+      tf.data service cluster, its workers sharing the files (dynamic sharding).
+    num_parallel_calls: examples (or batches) decoded at once; AUTOTUNE by default.
+
+  Raises:
+    ValueError: for invalid arguments, `record_key` naming a dataset item, or no files.
+  """
+
+  def __init__(self, dataset, num_readers=1, reader_kwargs=None, shuffle=True, num_epochs=None,
+               common_queue_capacity=256, common_queue_min=128, record_key='record_key',
+               seed=None, scope=None, *, num_shards=1, shard_index=0, skip_corrupt=False,
+               data_service_address=None, num_parallel_calls=None):
+    del common_queue_min  # see Args
+    for attr in ('data_sources', 'reader', 'decoder', 'num_samples'):
+      if not hasattr(dataset, attr):
+        raise ValueError(f'dataset must be a descriptors.dataset.Dataset; {dataset!r} has no '
+                         f'{attr!r}')
+    self._decoder = dataset.decoder
+    self._decoder_items = list(self._decoder.list_items())
+    if record_key in self._decoder_items:
+      raise ValueError(f'record_key {record_key!r} is also an item of the dataset; pass '
+                       f'another record_key')
+    if num_parallel_calls is not None and num_parallel_calls != tf.data.AUTOTUNE and (
+        not isinstance(num_parallel_calls, int) or num_parallel_calls < 1):
+      raise ValueError(f'num_parallel_calls must be a positive int or tf.data.AUTOTUNE, '
+                       f'got {num_parallel_calls!r}')
+    if data_service_address is not None and not isinstance(data_service_address, str):
+      raise ValueError(f'data_service_address must be a string like "grpc://host:port", '
+                       f'got {data_service_address!r}')
+    self._record_key = record_key
+    self._skip_corrupt = bool(skip_corrupt)
+    self._service = data_service_address
+    self._parallel = num_parallel_calls or tf.data.AUTOTUNE
+    self._deterministic = seed is not None or not shuffle
+    files = parallel_reader.get_data_files(dataset.data_sources)
+    self._read_args = dict(
+        data_sources=files, reader_class=dataset.reader, reader_kwargs=reader_kwargs,
+        num_epochs=num_epochs, num_readers=num_readers, shuffle=shuffle,
+        capacity=common_queue_capacity, seed=seed, num_shards=num_shards,
+        shard_index=shard_index)
+    # Fail on bad arguments, unknown readers and missing files now, not at the first read.
+    self._checked_reader = parallel_reader.record_dataset_fn(dataset.reader, reader_kwargs)[1]
+    parallel_reader.read_records(**self._read_args)
+    super().__init__(None, dataset.num_samples)
+    self._items = self._decoder_items + [record_key]
+    self._num_skipped = 0
+    self._iterator = None
+    self._graph = None
+    self._tensors = None
+    if not tf.executing_eagerly():
+      with tf.compat.v1.name_scope(scope, 'dataset_data_provider'):
+        ds = self._build(self._items + ([NUM_SKIPPED] if self._skip_corrupt else []))
+        self._tensors = tf.compat.v1.data.make_one_shot_iterator(ds).get_next()
+        self._graph = tf.compat.v1.get_default_graph()
+
+  def list_items(self):
+    return list(self._items)
+
+  def get(self, items):
+    """Tensors of one example, one per name in `items`.
+
+    Graph mode: fields of the same `get_next` (see the module docstring). Eager: the next
+    example; raises `errors.CorruptDataError` for bad data, OutOfRangeError at the end.
+    """
+    self._validate_items(items)
+    if not tf.executing_eagerly():
+      if self._tensors is None or tf.compat.v1.get_default_graph() is not self._graph:
+        raise RuntimeError('DatasetDataProvider.get: the provider was built in another graph '
+                           '(or eagerly); build it in the graph that uses its tensors')
+      return [self._tensors[item] for item in items]
+    example = self._next_example()
+    return [example[item] for item in items]
+
+  @property
+  def num_skipped(self):
+    """Records skipped so far (see the module docstring); 0 without `skip_corrupt`."""
+    if self._tensors is not None and not tf.executing_eagerly():
+      if self._skip_corrupt:
+        return self._tensors[NUM_SKIPPED]
+      return tf.constant(0, tf.int64)
+    return self._num_skipped
+
+  def as_dataset(self, items=None, batch_size=None, drop_remainder=False, preprocess_fn=None):
+    """A `tf.data.Dataset` of `{item: tensor}` dicts, of examples or of batches.
+
+    Args:
+      items: the item names to decode (all, with the record key, by default);
+        'num_skipped' too when `skip_corrupt`.
+      batch_size: batch examples; with a decoder that has `decode_batch` and items that can
+        be batched (fixed-shape images), records are batched first and decoded together.
+      drop_remainder: drop the last, smaller batch.
+      preprocess_fn: `fn({item: tensor}) -> {item: tensor}` applied to each decoded example
+        in the same parallel stage as decoding, before batching (e.g. resizing images of
+        varying size so they can be batched). Implies decode-then-batch.
+
+    Each call builds a new pipeline that starts from the beginning.
+    """
+    if items is None:
+      items = list(self._items)
+    extra = [NUM_SKIPPED] if self._skip_corrupt else []
+    if not isinstance(items, (list, tuple)):
+      raise ValueError(f'items must be a list or tuple of item names, got {items!r}')
+    unknown = [i for i in items if i not in self._items + extra]
+    if unknown:
+      raise ValueError(f'unknown items {unknown}; this provider has: '
+                       f'{", ".join(self._items + extra)}')
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+      raise ValueError(f'batch_size must be None or a positive int, got {batch_size!r}')
+    if preprocess_fn is not None and not callable(preprocess_fn):
+      raise ValueError(f'preprocess_fn must be callable, got {preprocess_fn!r}')
+    return self._build(list(items), batch_size=batch_size, drop_remainder=drop_remainder,
+                       preprocess_fn=preprocess_fn)
+
+  # --- pipeline ----------------------------------------------------------------
+
+  def _next_example(self):
+    """Eager `get`: the next example of an internal pipeline that keeps skip markers."""
+    if self._iterator is None:
+      self._iterator = iter(self._build(self._items, keep_markers=True))
+    while True:
+      try:
+        example = next(self._iterator)
+      except StopIteration:
+        raise tf.errors.OutOfRangeError(None, None, 'DatasetDataProvider: end of the data '
+                                        '(num_epochs reached)') from None
+      except tf.errors.InvalidArgumentError as e:
+        corrupt = errors.CorruptDataError.from_op_error(e)
+        if corrupt is None:
+          raise
+        raise corrupt from e
+      if not self._skip_corrupt:
+        return example
+      self._num_skipped += int(example[_SKIPPED])
+      if bool(example[_KEEP]):
+        return example
+
+  def _build(self, items, batch_size=None, drop_remainder=False, keep_markers=False,
+             preprocess_fn=None):
+    decode_items = [i for i in items if i in self._decoder_items]
+    batched = (batch_size is not None and not self._skip_corrupt and preprocess_fn is None and
+               self._can_decode_batch(decode_items))
+    checked = self._skip_corrupt or self._checked_reader
+    records = parallel_reader.read_records(on_corrupt='mark' if checked else 'raise',
+                                           **self._read_args)
+    if batched:
+      records = records.batch(batch_size, drop_remainder=drop_remainder)
+      decode = self._decode_batch(decode_items)
+    else:
+      decode = self._decode_one(decode_items, preprocess_fn)
+    if checked:
+      ds = self._checked_decode(records, decode, batched)
+    else:
+      # Compressed shards or other readers: nothing to check, errors are TensorFlow's.
+      ds = records.map(decode, num_parallel_calls=self._parallel,
+                       deterministic=self._deterministic)
+    if self._service:
+      ds = ds.apply(tf.data.experimental.service.distribute(
+          processing_mode=tf.data.experimental.service.ShardingPolicy.DYNAMIC,
+          service=self._service))
+    if checked:
+      if self._skip_corrupt:
+        ds = ds.scan(tf.constant(0, tf.int64), _count_skipped)
+      if not (keep_markers and self._skip_corrupt):
+        ds = ds.filter(lambda e: e[_KEEP])
+    keep = items + ([_SKIPPED, _KEEP] if keep_markers and self._skip_corrupt else [])
+    ds = ds.map(lambda e: {i: e[_item_field(i, self._record_key)] for i in keep})
+    if batch_size is not None and not batched:
+      ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if batch_size is not None and drop_remainder:
+      ds = ds.map(lambda e: tf.nest.map_structure(lambda t: _with_batch_size(t, batch_size), e))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+  def _can_decode_batch(self, decode_items):
+    """Whether the decoder has `decode_batch` and can batch `decode_items`."""
+    decode_batch = getattr(self._decoder, 'decode_batch', None)
+    if decode_batch is None:
+      return False
+    try:
+      tf.data.Dataset.from_tensors(tf.constant([''])).map(
+          lambda r: decode_batch(r, decode_items))
+    except (ValueError, TypeError) as e:
+      _log.info('decoding one example at a time: %s', e)
+      return False
+    return True
+
+  def _decode_one(self, decode_items, preprocess_fn=None):
+    def decode(e):
+      out = dict(zip(decode_items, self._decoder.decode(e[parallel_reader.RECORD],
+                                                        decode_items)))
+      if preprocess_fn is not None:
+        out = dict(preprocess_fn(out))
+      out[parallel_reader.KEY] = e[parallel_reader.KEY]
+      return out
+    return decode
+
+  def _decode_batch(self, decode_items):
+    def decode(batch):
+      out = dict(zip(decode_items, self._decoder.decode_batch(batch[parallel_reader.RECORD],
+                                                              decode_items)))
+      out[parallel_reader.KEY] = batch[parallel_reader.KEY]
+      return out
+    return decode
+
+  def _checked_decode(self, records, decode, batched):
+    """Decodes in parallel; a record that fails is named in an error, or skipped and counted.
+
+    `ignore_errors` drops a failed decode; elements are numbered before decoding, so a gap
+    in the numbers after it shows what was dropped, and each element carries a description
+    of the one before it, which names the record (or, for a batch, the shards) at fault.
+    Read markers (unreadable rest of a shard) and an end sentinel, which closes a final
+    gap, bypass decoding. Kinds: 0 a record, 1 a read marker, 2 the end.
+    """
+    spec = records.map(decode).element_spec
+    skipped = parallel_reader.SKIPPED
+    end = {k: tf.zeros([1] if batched else [], s.dtype)
+           for k, s in records.element_spec.items()}
+    end[skipped] = end[skipped] + 2
+    ds = records.concatenate(tf.data.Dataset.from_tensors(end))
+
+    def number(state, e):
+      index, previous = state
+      e = dict(e)
+      e['_index'], e['_previous'] = index, previous
+      return (index + 1, _describe(e, batched)), e
+    ds = ds.scan((tf.constant(0, tf.int64), tf.constant('')), number)
+
+    def guarded_decode(e):
+      kind = tf.reduce_max(e[skipped]) if batched else e[skipped]
+      out = tf.cond(kind > 0, lambda: tf.nest.map_structure(_placeholder, spec),
+                    lambda: decode(e))
+      out.update({parallel_reader.KEY: e[parallel_reader.KEY], '_kind': kind,
+                  '_index': e['_index'], '_previous': e['_previous']})
+      if batched:
+        out['_marker'] = tf.gather(e[parallel_reader.KEY], tf.argmax(e[skipped]))
+      else:
+        out['_marker'] = e[parallel_reader.KEY]
+      return out
+    ds = ds.map(guarded_decode, num_parallel_calls=self._parallel, deterministic=True)
+    ds = ds.ignore_errors(log_warning=True)
+    strict = not self._skip_corrupt
+
+    def check(expected, e):
+      gap = e['_index'] - expected
+      read_error = tf.equal(e['_kind'], 1)
+      if strict:
+        checks = [
+            tf.debugging.Assert(tf.equal(gap, 0), [_decode_error_message(e['_previous'], gap)],
+                                summarize=1),
+            tf.debugging.Assert(tf.logical_not(read_error), [_read_error_message(e['_marker'])],
+                                summarize=1)]
+        with tf.control_dependencies(checks):
+          gap = tf.identity(gap)
+      e = {k: v for k, v in e.items() if k not in ('_index', '_previous', '_marker')}
+      e[_SKIPPED] = gap + tf.cast(read_error, tf.int64)
+      e[_KEEP] = tf.equal(e.pop('_kind'), 0)
+      return expected + gap + 1, e
+    return ds.scan(tf.constant(0, tf.int64), check)
+
+
+def _describe(e, batched):
+  """Names the record(s) of element `e` for an error about it."""
+  key = e[parallel_reader.KEY]
+  if not batched:
+    return tf.strings.join(["shard '", _shard_of(key), "': record ", key])
+  shards = tf.unique(_shard_of(key)).y
+  return tf.strings.join(["shard(s) '", tf.strings.reduce_join(shards, separator="', '"),
+                          "': a record of the batch starting at ", key[0]])
+
+
+def _count_skipped(total, e):
+  total += e[_SKIPPED]
+  e = dict(e)
+  e[NUM_SKIPPED] = total
+  return total, e
+
+
+def _with_batch_size(tensor, batch_size):
+  if isinstance(tensor, tf.Tensor) and tensor.shape.rank:
+    tensor.set_shape([batch_size] + tensor.shape.as_list()[1:])
+  return tensor
+
+
+def _item_field(item, record_key):
+  return parallel_reader.KEY if item == record_key else item
+
+
+def _placeholder(spec):
+  """A value of `spec`'s type standing in for an example that was not decoded."""
+  if isinstance(spec, tf.SparseTensorSpec):
+    rank = spec.shape.rank or 1
+    return tf.SparseTensor(tf.zeros([0, rank], tf.int64), tf.zeros([0], spec.dtype),
+                           tf.zeros([rank], tf.int64))
+  shape = [0 if d is None else d for d in spec.shape.as_list()]
+  if spec.dtype == tf.string:
+    return tf.fill(shape, '')
+  return tf.zeros(shape, spec.dtype)
+
+
+def _shard_of(key):
+  return tf.strings.regex_replace(key, r':[0-9]+$', '')
+
+
+def _decode_error_message(previous, gap):
+  return tf.strings.join([
+      errors.TAG, ': ', previous, ' could not be decoded (', tf.strings.as_string(gap),
+      ' element(s) in a row failed; the reason is in the warning logged before this '
+      'error). Re-convert the shard, check it with tools/verify.py, or pass '
+      'skip_corrupt=True to skip such records.'])
+
+
+def _read_error_message(marker):
+  return tf.strings.join([
+      errors.TAG, ": shard '", _shard_of(marker), "' is corrupt or truncated: no valid "
+      'record at byte ', tf.strings.regex_replace(marker, '^.*:', ''), ' (TensorFlow stops '
+      'reading a shard there). Re-convert or re-copy it (tools/verify.py checks every '
+      'shard), or pass skip_corrupt=True to skip what cannot be read.'])

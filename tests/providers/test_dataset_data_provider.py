@@ -1,0 +1,275 @@
+"""DatasetDataProvider: TF-Slim's semantics on tf.data, in graph and eager mode."""
+import collections
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from providers import dataset_data_provider as ddp
+from providers import errors
+import providers_testlib as lib
+
+NUM_SHARDS, PER_SHARD = 3, 8
+TOTAL = NUM_SHARDS * PER_SHARD
+
+
+@pytest.fixture(scope='module')
+def shards(tmp_path_factory):
+  return lib.write_shards(str(tmp_path_factory.mktemp('shards')), NUM_SHARDS, PER_SHARD)
+
+
+@pytest.fixture(scope='module')
+def dataset(shards):
+  files, _, _ = shards
+  return lib.dataset(files, num_samples=TOTAL)
+
+
+def _labels(examples):
+  return [int(e[0]) for e in examples]
+
+
+# --- eager ---------------------------------------------------------------------
+
+def test_eager_unshuffled_single_epoch_yields_each_example_once_in_order(dataset, shards):
+  _, pixels, _ = shards
+  provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1)
+  got = lib.drain_eager(provider, ['label', 'image'])
+  # One reader reads the shards one after another, in file order.
+  assert _labels(got) == list(range(TOTAL))
+  for label, image in got:
+    np.testing.assert_array_equal(image, pixels[int(label)])   # PNG is lossless
+  with pytest.raises(tf.errors.OutOfRangeError):
+    provider.get(['label'])
+
+
+def test_eager_shuffle_gives_the_same_set_in_another_order(dataset):
+  provider = ddp.DatasetDataProvider(dataset, shuffle=True, num_epochs=2, num_readers=2)
+  labels = _labels(lib.drain_eager(provider, ['label']))
+  assert collections.Counter(labels) == collections.Counter(list(range(TOTAL)) * 2)
+  assert labels[:TOTAL] != list(range(TOTAL))
+
+
+def test_eager_seed_gives_the_same_order_every_time_and_another_seed_another(dataset):
+  def order(seed):
+    provider = ddp.DatasetDataProvider(dataset, shuffle=True, num_epochs=1, num_readers=2,
+                                       seed=seed)
+    return _labels(lib.drain_eager(provider, ['label']))
+  first = order(7)
+  assert order(7) == first
+  assert sorted(first) == list(range(TOTAL))
+  assert order(8) != first
+
+
+def test_record_key_is_file_and_byte_offset_like_tfrecordreader(dataset, shards):
+  files, _, records = shards
+  provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1)
+  got = lib.drain_eager(provider, ['label', 'record_key'])
+  offsets = lib.record_offsets([records[i] for i in range(PER_SHARD)])
+  assert got[1][1].decode() == f'{files[0]}:{offsets[1]}'
+  # The same keys as TF-Slim's reader gave, read by a real TFRecordReader.
+  with tf.Graph().as_default():
+    queue = tf.compat.v1.train.string_input_producer(files[:1], num_epochs=1, shuffle=False)
+    key, _ = tf.compat.v1.TFRecordReader().read(queue)
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.local_variables_initializer())
+      coord = tf.compat.v1.train.Coordinator()
+      threads = tf.compat.v1.train.start_queue_runners(sess, coord)
+      reader_keys = [sess.run(key) for _ in range(PER_SHARD)]
+      coord.request_stop()
+      coord.join(threads)
+  assert [k for _, k in got[:PER_SHARD]] == reader_keys
+
+
+def test_record_key_cannot_name_a_dataset_item(dataset):
+  with pytest.raises(ValueError, match='record_key'):
+    ddp.DatasetDataProvider(dataset, record_key='label')
+
+
+def test_custom_record_key_name(dataset):
+  provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1, record_key='where')
+  assert set(provider.list_items()) == {'image', 'label', 'where'}
+  [key] = provider.get(['where'])
+  assert key.numpy().decode().startswith(dataset.data_sources[0] + ':0')
+
+
+def test_unknown_items_and_bad_arguments_fail_before_reading(dataset):
+  provider = ddp.DatasetDataProvider(dataset, shuffle=False)
+  with pytest.raises(ValueError, match="unknown item 'mask'"):
+    provider.get(['mask'])
+  with pytest.raises(ValueError, match='list or tuple'):
+    provider.get('label')
+  for kwargs, match in [({'num_readers': 0}, 'num_readers'), ({'num_epochs': 0}, 'num_epochs'),
+                        ({'num_shards': 2, 'shard_index': 2}, 'shard_index'),
+                        ({'common_queue_capacity': 0}, 'capacity'),
+                        ({'num_parallel_calls': -3}, 'num_parallel_calls')]:
+    with pytest.raises(ValueError, match=match):
+      ddp.DatasetDataProvider(dataset, **kwargs)
+  with pytest.raises(ValueError, match='No data files found'):
+    ddp.DatasetDataProvider(lib.dataset(dataset.data_sources[0] + '.missing*'))
+  with pytest.raises(FileNotFoundError, match='nothere.tfrecord'):
+    ddp.DatasetDataProvider(lib.dataset(['/nonexistent/nothere.tfrecord']))
+
+
+def test_num_samples_and_list_items(dataset):
+  provider = ddp.DatasetDataProvider(dataset)
+  assert provider.num_samples() == TOTAL
+  assert provider.list_items() == ['image', 'label', 'record_key']
+
+
+@pytest.mark.parametrize('reader', [tf.compat.v1.TFRecordReader, tf.data.TFRecordDataset])
+def test_reader_may_be_the_queue_reader_class_or_a_tf_data_class(shards, reader, tmp_path):
+  files, _, records = shards
+  gz = str(tmp_path / 'data.tfrecord.gz')
+  with tf.io.TFRecordWriter(gz, options=tf.io.TFRecordOptions(compression_type='GZIP')) as w:
+    for i in range(PER_SHARD):
+      w.write(records[i])
+  plain = ddp.DatasetDataProvider(lib.dataset(files[:1], reader=reader), shuffle=False,
+                                  num_epochs=1)
+  assert _labels(lib.drain_eager(plain, ['label'])) == list(range(PER_SHARD))
+  # reader_kwargs reach the reader: the old reader's options, or the dataset's arguments.
+  kwargs = ({'options': tf.io.TFRecordOptions(compression_type='GZIP')}
+            if reader is tf.compat.v1.TFRecordReader else {'compression_type': 'GZIP'})
+  zipped = ddp.DatasetDataProvider(lib.dataset([gz], reader=reader), reader_kwargs=kwargs,
+                                   shuffle=False, num_epochs=1)
+  assert _labels(lib.drain_eager(zipped, ['label'])) == list(range(PER_SHARD))
+
+
+def test_queue_readers_without_a_tf_data_equivalent_are_refused(dataset):
+  ds = lib.dataset(dataset.data_sources, reader=tf.compat.v1.WholeFileReader)
+  with pytest.raises(errors.ReaderError, match='WholeFileReader'):
+    ddp.DatasetDataProvider(ds)
+
+
+@pytest.mark.parametrize('num_shards', [2, 5])
+def test_num_shards_give_disjoint_parts_that_cover_the_data(dataset, num_shards):
+  """2 shards split the 3 files; 5 (more than files) split each file's records."""
+  parts = []
+  for index in range(num_shards):
+    provider = ddp.DatasetDataProvider(dataset, num_epochs=1, num_shards=num_shards,
+                                       shard_index=index, num_readers=2)
+    parts.append(set(_labels(lib.drain_eager(provider, ['label']))))
+  assert all(parts)
+  assert sum(len(p) for p in parts) == TOTAL
+  assert set().union(*parts) == set(range(TOTAL))
+
+
+def test_as_dataset_yields_dicts_and_batches_equal_the_examples(dataset):
+  provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1)
+  examples = list(provider.as_dataset(['image', 'label']))
+  assert set(examples[0]) == {'image', 'label'}
+  assert examples[0]['image'].shape == (lib.HEIGHT, lib.WIDTH, 3)
+  batches = list(provider.as_dataset(['image', 'label', 'record_key'], batch_size=5))
+  assert [len(b['label']) for b in batches] == [5, 5, 5, 5, 4]
+  np.testing.assert_array_equal(np.concatenate([b['image'] for b in batches]),
+                                np.stack([e['image'] for e in examples]))
+  np.testing.assert_array_equal(np.concatenate([b['label'] for b in batches]),
+                                [e['label'] for e in examples])
+  dropped = list(provider.as_dataset(['label'], batch_size=5, drop_remainder=True))
+  assert len(dropped) == 4
+  assert provider.as_dataset(['label'], batch_size=5,
+                             drop_remainder=True).element_spec['label'].shape == [5]
+
+
+def test_as_dataset_without_decode_batch_decodes_then_batches(dataset, shards):
+  """Images without a fixed shape cannot be decoded as a batch; a preprocess_fn makes
+  them batchable, as resizing does for flowers."""
+  files, pixels, _ = shards
+  provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False,
+                                     num_epochs=1)
+
+  def double(example):
+    return {'image': tf.image.resize(example['image'], [12, 10], method='nearest'),
+            'label': example['label']}
+  batches = list(provider.as_dataset(['image', 'label'], batch_size=8, preprocess_fn=double))
+  assert [b['image'].shape for b in batches] == [(8, 12, 10, 3)] * 3
+  np.testing.assert_array_equal(batches[1]['image'][0][::2, ::2], pixels[8])
+
+
+def test_eager_skip_count_is_zero_on_good_data(dataset):
+  provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1, skip_corrupt=True)
+  assert len(lib.drain_eager(provider, ['label'])) == TOTAL
+  assert provider.num_skipped == 0
+
+
+# --- graph mode ----------------------------------------------------------------
+
+def test_graph_unshuffled_epoch_then_out_of_range_without_any_initializer(dataset):
+  with tf.Graph().as_default():
+    provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1)
+    [label] = provider.get(['label'])
+    with tf.compat.v1.Session() as sess:   # no initializer run at all
+      assert lib.drain_session(sess, label).__len__() == TOTAL
+
+
+def test_graph_separate_get_calls_give_fields_of_the_same_example(dataset, shards):
+  _, pixels, _ = shards
+  with tf.Graph().as_default():
+    provider = ddp.DatasetDataProvider(dataset, shuffle=True, num_epochs=1, num_readers=3)
+    [image] = provider.get(['image'])
+    [label] = provider.get(['label'])
+    [key] = provider.get(['record_key'])
+    with tf.compat.v1.Session() as sess:
+      sess.run([tf.compat.v1.global_variables_initializer(),
+                tf.compat.v1.local_variables_initializer()])
+      got = lib.drain_session(sess, [image, label, key])
+  assert sorted(int(l) for _, l, _ in got) == list(range(TOTAL))
+  for image_value, label_value, key_value in got:
+    np.testing.assert_array_equal(image_value, pixels[int(label_value)])
+    shard = int(label_value) // PER_SHARD
+    assert key_value.decode().startswith(dataset.data_sources[shard] + ':')
+
+
+def test_graph_num_epochs_gives_every_example_exactly_that_many_times(dataset):
+  with tf.Graph().as_default():
+    provider = ddp.DatasetDataProvider(dataset, shuffle=True, num_epochs=3, num_readers=2)
+    [label] = provider.get(['label'])
+    with tf.compat.v1.Session() as sess:
+      labels = [int(v) for v in lib.drain_session(sess, label)]
+  assert collections.Counter(labels) == {i: 3 for i in range(TOTAL)}
+
+
+def test_graph_seed_gives_the_same_order_in_every_graph(dataset):
+  def order():
+    with tf.Graph().as_default():
+      provider = ddp.DatasetDataProvider(dataset, shuffle=True, num_epochs=1, num_readers=2,
+                                         seed=3)
+      [label] = provider.get(['label'])
+      with tf.compat.v1.Session() as sess:
+        return [int(v) for v in lib.drain_session(sess, label)]
+  first = order()
+  assert order() == first and sorted(first) == list(range(TOTAL))
+
+
+def test_graph_as_dataset_is_usable_with_a_v1_iterator(dataset):
+  with tf.Graph().as_default():
+    provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1)
+    batch = tf.compat.v1.data.make_one_shot_iterator(
+        provider.as_dataset(['label'], batch_size=10)).get_next()
+    with tf.compat.v1.Session() as sess:
+      sizes = [len(b['label']) for b in lib.drain_session(sess, batch)]
+  assert sizes == [10, 10, 4]
+
+
+def test_get_from_another_graph_is_refused(dataset):
+  with tf.Graph().as_default():
+    provider = ddp.DatasetDataProvider(dataset)
+  with tf.Graph().as_default():
+    with pytest.raises(RuntimeError, match='another graph'):
+      provider.get(['label'])
+
+
+def test_train_batch_under_queue_runners(dataset):
+  from slimdata import queues
+  with tf.Graph().as_default():
+    provider = ddp.DatasetDataProvider(dataset, shuffle=True, num_epochs=1, num_readers=2,
+                                       seed=1)
+    image, label = provider.get(['image', 'label'])
+    images, labels = tf.compat.v1.train.batch([image, label], batch_size=5, num_threads=2,
+                                              allow_smaller_final_batch=True)
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.local_variables_initializer())   # train.batch's own epoch var
+      with queues.QueueRunners(sess):
+        got = lib.drain_session(sess, [images, labels])
+  assert [len(l) for _, l in got][:4] == [5, 5, 5, 5]
+  assert sorted(int(x) for _, l in got for x in l) == list(range(TOTAL))
+  assert got[0][0].shape == (5, lib.HEIGHT, lib.WIDTH, 3)
