@@ -16,5 +16,5 @@ setuptools.setup(
         'tqdm',
         'google-crc32c',
     ],
-    extras_require={'test': ['pytest', 'hypothesis', 'tf-slim']},
+    extras_require={'test': ['pytest', 'hypothesis', 'tf-slim', 'tf-keras']},
 )

@@ -153,8 +153,6 @@ class ImagenetSource(sources.Source):
     if not raw_files.is_archive(path):
       return path.rstrip('/')
     directory = self.cache_dir or sources.default_cache_dir(self.name)
-    if self.source_dir and directory == self.source_dir and '://' in directory:
-      directory = sources.default_cache_dir(self.name)
     local = raw_files.local_copy(path, directory)
     return raw_files.extract_into(local, os.path.join(directory, split),
                                   stamp=raw_files.stamp_of(local), nested=split == 'train')

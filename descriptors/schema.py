@@ -93,14 +93,17 @@ class Schema:
     unknown = set(values) - set(self.keys)
     if unknown:
       raise ValueError(f'keys not in the schema: {sorted(unknown)}; known: {", ".join(self.keys)}')
-    entries = []
+    parts, length = [], 0
     for f in sorted(self.features, key=lambda f: f.key):
       if f.key not in values:
         continue
       value = values[f.key]
       items = list(value) if f.varlen else [value]
-      entries.append(_map_entry(f.key, _feature(f.kind, items, f.key)))
-    return _field(1, b''.join(entries))
+      entry, size = _map_entry(f.key, _feature(f.kind, items, f.key))
+      parts += entry
+      length += size
+    # Chunks are joined once: an image's bytes are copied once, not once per nesting level.
+    return b''.join(_field_parts(1, parts, length)[0])
 
 
 IMAGE = Schema((
@@ -193,7 +196,12 @@ def parse_labels(text, filename=LABELS_FILENAME):
 
 # --- Protocol-buffer wire format for tf.train.Example -----------------------
 
+_SMALL_VARINTS = tuple(bytes((i,)) for i in range(128))
+
+
 def _varint(n):
+  if 0 <= n < 128:
+    return _SMALL_VARINTS[n]   # field tags and short lengths: most calls
   if n < 0:
     n += 1 << 64
   out = bytearray()
@@ -212,20 +220,36 @@ def _field(number, payload):
   return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
+def _field_parts(number, parts, length):
+  """A length-delimited field around `parts` (chunks of `length` bytes in all), as chunks."""
+  head = _varint(number << 3 | 2) + _varint(length)
+  return [head] + parts, len(head) + length
+
+
 def _feature(kind, items, key):
+  """A `tf.train.Feature` as `(chunks, length)`."""
   try:
     if kind == 'bytes':
-      body = b''.join(_field(1, v.encode('utf-8') if isinstance(v, str) else bytes(v))
-                      for v in items)
-      return _field(1, body)
+      parts, length = [], 0
+      for v in items:
+        data = v.encode('utf-8') if isinstance(v, str) else bytes(v)
+        chunks, size = _field_parts(1, [data], len(data))
+        parts += chunks
+        length += size
+      return _field_parts(1, parts, length)
     if kind == 'float':
       packed = struct.pack(f'<{len(items)}f', *items)
-      return _field(2, _field(1, packed) if items else b'')
+      body = _field(1, packed) if items else b''
+      return _field_parts(2, [body], len(body))
     packed = b''.join(_varint(int(v)) for v in items)
-    return _field(3, _field(1, packed) if items else b'')
+    body = _field(1, packed) if items else b''
+    return _field_parts(3, [body], len(body))
   except (TypeError, ValueError, struct.error) as e:
     raise ValueError(f'feature {key!r}: cannot encode {items!r} as {kind}: {e}') from None
 
 
 def _map_entry(key, feature):
-  return _field(1, _field(1, key.encode('utf-8')) + _field(2, feature))
+  """One entry of the Features map, `key` -> `feature` (chunks, length), as chunks."""
+  name = _field(1, key.encode('utf-8'))
+  chunks, size = _field_parts(2, *feature)
+  return _field_parts(1, [name] + chunks, len(name) + size)

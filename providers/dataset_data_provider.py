@@ -204,58 +204,49 @@ class DatasetDataProvider(data_provider.DataProvider):
   def _build(self, items, batch_size=None, drop_remainder=False, keep_markers=False,
              preprocess_fn=None):
     decode_items = [i for i in items if i in self._decoder_items]
-    batched = (batch_size is not None and not self._skip_corrupt and preprocess_fn is None and
-               self._can_decode_batch(decode_items))
     checked = self._skip_corrupt or self._checked_reader
     records = parallel_reader.read_records(on_corrupt='mark' if checked else 'raise',
                                            **self._read_args)
+    ds = None
+    batched = (batch_size is not None and not self._skip_corrupt and preprocess_fn is None and
+               hasattr(self._decoder, 'decode_batch'))
     if batched:
-      records = records.batch(batch_size, drop_remainder=drop_remainder)
-      decode = self._decode_batch(decode_items)
-    else:
-      decode = self._decode_one(decode_items, preprocess_fn)
-    if checked:
-      ds = self._checked_decode(records, decode, batched)
-    else:
-      # Compressed shards or other readers: nothing to check, errors are TensorFlow's.
-      ds = records.map(decode, num_parallel_calls=self._parallel,
-                       deterministic=self._deterministic)
+      try:
+        ds = self._decode_stage(records.batch(batch_size, drop_remainder=drop_remainder),
+                                self._decode_batch(decode_items), batched, checked)
+      except (ValueError, TypeError) as e:  # decode_batch cannot batch these items
+        _log.info('decoding one example at a time: %s', e)
+        batched = False
+    if ds is None:
+      ds = self._decode_stage(records, self._decode_one(decode_items, preprocess_fn), False,
+                              checked)
     if self._service:
       ds = ds.apply(tf.data.experimental.service.distribute(
           processing_mode=tf.data.experimental.service.ShardingPolicy.DYNAMIC,
           service=self._service))
     if checked:
       if self._skip_corrupt:
-        ds = ds.scan(tf.constant(0, tf.int64), _count_skipped)
+        ds = ds.scan(tf.constant(0, tf.int64), _plain(_count_skipped))
       if not (keep_markers and self._skip_corrupt):
-        ds = ds.filter(lambda e: e[_KEEP])
+        ds = ds.filter(_plain(lambda e: e[_KEEP]))
     keep = items + ([_SKIPPED, _KEEP] if keep_markers and self._skip_corrupt else [])
-    ds = ds.map(lambda e: {i: e[_item_field(i, self._record_key)] for i in keep})
+    ds = ds.map(_plain(lambda e: {i: e[_item_field(i, self._record_key)] for i in keep}))
     if batch_size is not None and not batched:
       ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if batch_size is not None and drop_remainder:
-      ds = ds.map(lambda e: tf.nest.map_structure(lambda t: _with_batch_size(t, batch_size), e))
+      ds = ds.map(_plain(lambda e: tf.nest.map_structure(
+          lambda t: _with_batch_size(t, batch_size), e)))
     return ds.prefetch(tf.data.AUTOTUNE)
 
-  def _can_decode_batch(self, decode_items):
-    """Whether the decoder has `decode_batch` and can batch `decode_items`."""
-    decode_batch = getattr(self._decoder, 'decode_batch', None)
-    if decode_batch is None:
-      return False
-    try:
-      tf.data.Dataset.from_tensors(tf.constant([''])).map(
-          lambda r: decode_batch(r, decode_items))
-    except (ValueError, TypeError) as e:
-      _log.info('decoding one example at a time: %s', e)
-      return False
-    return True
-
   def _decode_one(self, decode_items, preprocess_fn=None):
+    # The user's function keeps AutoGraph (Python `if` on tensors); ours are traced as is.
+    preprocess = None if preprocess_fn is None else tf.function(preprocess_fn)
+
     def decode(e):
       out = dict(zip(decode_items, self._decoder.decode(e[parallel_reader.RECORD],
                                                         decode_items)))
-      if preprocess_fn is not None:
-        out = dict(preprocess_fn(out))
+      if preprocess is not None:
+        out = dict(preprocess(out))
       out[parallel_reader.KEY] = e[parallel_reader.KEY]
       return out
     return decode
@@ -268,6 +259,13 @@ class DatasetDataProvider(data_provider.DataProvider):
       return out
     return decode
 
+  def _decode_stage(self, records, decode, batched, checked):
+    if not checked:
+      # Compressed shards or other readers: nothing to check, errors are TensorFlow's.
+      return records.map(_plain(decode), num_parallel_calls=self._parallel,
+                         deterministic=self._deterministic)
+    return self._checked_decode(records, decode, batched)
+
   def _checked_decode(self, records, decode, batched):
     """Decodes in parallel; a record that fails is named in an error, or skipped and counted.
 
@@ -277,7 +275,6 @@ class DatasetDataProvider(data_provider.DataProvider):
     Read markers (unreadable rest of a shard) and an end sentinel, which closes a final
     gap, bypass decoding. Kinds: 0 a record, 1 a read marker, 2 the end.
     """
-    spec = records.map(decode).element_spec
     skipped = parallel_reader.SKIPPED
     end = {k: tf.zeros([1] if batched else [], s.dtype)
            for k, s in records.element_spec.items()}
@@ -289,12 +286,19 @@ class DatasetDataProvider(data_provider.DataProvider):
       e = dict(e)
       e['_index'], e['_previous'] = index, previous
       return (index + 1, _describe(e, batched)), e
-    ds = ds.scan((tf.constant(0, tf.int64), tf.constant('')), number)
+    ds = ds.scan((tf.constant(0, tf.int64), tf.constant('')), _plain(number))
 
     def guarded_decode(e):
       kind = tf.reduce_max(e[skipped]) if batched else e[skipped]
-      out = tf.cond(kind > 0, lambda: tf.nest.map_structure(_placeholder, spec),
-                    lambda: decode(e))
+      decoded = {}
+
+      def decode_record():
+        decoded['out'] = decode(e)
+        return decoded['out']
+
+      def placeholder():  # traced second, so it can copy the decoded structure
+        return tf.nest.map_structure(_placeholder_like, decoded['out'])
+      out = tf.cond(tf.equal(kind, 0), decode_record, placeholder)
       out.update({parallel_reader.KEY: e[parallel_reader.KEY], '_kind': kind,
                   '_index': e['_index'], '_previous': e['_previous']})
       if batched:
@@ -302,7 +306,7 @@ class DatasetDataProvider(data_provider.DataProvider):
       else:
         out['_marker'] = e[parallel_reader.KEY]
       return out
-    ds = ds.map(guarded_decode, num_parallel_calls=self._parallel, deterministic=True)
+    ds = ds.map(_plain(guarded_decode), num_parallel_calls=self._parallel, deterministic=True)
     ds = ds.ignore_errors(log_warning=True)
     strict = not self._skip_corrupt
 
@@ -321,7 +325,7 @@ class DatasetDataProvider(data_provider.DataProvider):
       e[_SKIPPED] = gap + tf.cast(read_error, tf.int64)
       e[_KEEP] = tf.equal(e.pop('_kind'), 0)
       return expected + gap + 1, e
-    return ds.scan(tf.constant(0, tf.int64), check)
+    return ds.scan(tf.constant(0, tf.int64), _plain(check))
 
 
 def _describe(e, batched):
@@ -351,16 +355,21 @@ def _item_field(item, record_key):
   return parallel_reader.KEY if item == record_key else item
 
 
-def _placeholder(spec):
-  """A value of `spec`'s type standing in for an example that was not decoded."""
-  if isinstance(spec, tf.SparseTensorSpec):
-    rank = spec.shape.rank or 1
-    return tf.SparseTensor(tf.zeros([0, rank], tf.int64), tf.zeros([0], spec.dtype),
+def _plain(fn):
+  """`fn` traced as written: AutoGraph's conversion would only slow tracing down here."""
+  return tf.autograph.experimental.do_not_convert(fn)
+
+
+def _placeholder_like(value):
+  """A value of `value`'s type and static shape standing in for an example not decoded."""
+  if isinstance(value, tf.SparseTensor):
+    rank = value.dense_shape.shape[0]
+    return tf.SparseTensor(tf.zeros([0, rank], tf.int64), tf.zeros([0], value.dtype),
                            tf.zeros([rank], tf.int64))
-  shape = [0 if d is None else d for d in spec.shape.as_list()]
-  if spec.dtype == tf.string:
+  shape = [0 if d is None else d for d in value.shape.as_list()]
+  if value.dtype == tf.string:
     return tf.fill(shape, '')
-  return tf.zeros(shape, spec.dtype)
+  return tf.zeros(shape, value.dtype)
 
 
 def _shard_of(key):

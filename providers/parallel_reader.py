@@ -189,7 +189,7 @@ def read_records(data_sources, reader_class=None, *, reader_kwargs=None, num_epo
     file_ds = file_ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
   file_ds = file_ds.repeat(num_epochs)
   # A parallel interleave even for one reader: reading runs ahead in its own thread.
-  ds = file_ds.interleave(per_file, cycle_length=min(num_readers, len(files)), block_length=1,
+  ds = file_ds.interleave(_plain(per_file), cycle_length=min(num_readers, len(files)), block_length=1,
                           num_parallel_calls=min(num_readers, len(files)),
                           deterministic=deterministic)
   if shuffle:
@@ -205,7 +205,7 @@ def _keyed(records, filename, size, file_index, *, checked, skip_corrupt, num_sh
   Keys and offsets are computed for blocks of records, not one by one: a function call
   per record would cost more than reading it.
   """
-  blocks = records.batch(_READ_BLOCK).map(lambda r: (r, tf.constant(False)))
+  blocks = records.batch(_READ_BLOCK).map(_plain(lambda r: (r, tf.constant(False))))
   end = tf.data.Dataset.from_tensors((tf.zeros([0], tf.string), tf.constant(True)))
 
   def step(state, block):
@@ -241,8 +241,14 @@ def _keyed(records, filename, size, file_index, *, checked, skip_corrupt, num_sh
             SKIPPED: tf.concat([element[SKIPPED], tf.ones([marker], tf.int64)], 0)}
     state = (offset + tf.reduce_sum(lengths), index + tf.size(record, out_type=tf.int64))
     return state, element
-  ds = blocks.concatenate(end).scan((tf.constant(0, tf.int64), tf.constant(0, tf.int64)), step)
+  ds = blocks.concatenate(end).scan((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
+                                    _plain(step))
   return ds.unbatch()
+
+
+def _plain(fn):
+  """`fn` traced as written: AutoGraph's conversion would only slow tracing down here."""
+  return tf.autograph.experimental.do_not_convert(fn)
 
 
 def parallel_read(data_sources, reader_class, num_epochs=None, num_readers=4,
@@ -265,7 +271,7 @@ def parallel_read(data_sources, reader_class, num_epochs=None, num_readers=4,
     ds = read_records(data_sources, reader_class, reader_kwargs=reader_kwargs,
                       num_epochs=num_epochs, num_readers=num_readers, shuffle=shuffle,
                       capacity=capacity, seed=seed)
-    ds = ds.map(lambda e: (e[KEY], e[RECORD]))
+    ds = ds.map(_plain(lambda e: (e[KEY], e[RECORD])))
     return tf.compat.v1.data.make_one_shot_iterator(ds).get_next()
 
 

@@ -22,8 +22,8 @@ import tensorflow as tf
 from slimdata import queues
 
 __all__ = [
-    'checkpoints_iterator', 'evaluate_once', 'evaluation_loop', 'get_or_create_eval_step',
-    'wait_for_new_checkpoint',
+    'StopAfterNEvalsHook', 'SummaryAtEndHook', 'checkpoints_iterator', 'evaluate_once',
+    'evaluation_loop', 'get_or_create_eval_step', 'wait_for_new_checkpoint',
 ]
 
 _log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ class _Default:
 
 
 _USE_DEFAULT = _Default()
+# Where the evaluator leaves its eval step increment, so hooks can read the step after it.
+_EVAL_STEP_UPDATE = 'slimdata_eval_step_update'
 
 
 def get_or_create_eval_step(graph=None):
@@ -51,6 +53,55 @@ def get_or_create_eval_step(graph=None):
         'eval_step', shape=[], dtype=tf.int64, initializer=tf.compat.v1.zeros_initializer(),
         trainable=False,
         collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES, tf.compat.v1.GraphKeys.EVAL_STEP])
+
+
+class StopAfterNEvalsHook(tf.compat.v1.train.SessionRunHook):
+  """Requests a stop once the eval step reaches `num_evals` (TF-Slim's hook, for `hooks=`)."""
+
+  def __init__(self, num_evals, log_progress=True):
+    self._num_evals = num_evals
+    self._log_progress = log_progress
+    self._eval_step = None
+
+  def begin(self):
+    updates = tf.compat.v1.get_collection(_EVAL_STEP_UPDATE)[-1:]
+    with tf.control_dependencies(updates):  # the count including the run it is fetched in
+      self._eval_step = tf.identity(get_or_create_eval_step().read_value())
+
+  def before_run(self, run_context):
+    return tf.compat.v1.train.SessionRunArgs({'evals_completed': self._eval_step})
+
+  def after_run(self, run_context, run_values):
+    evals_completed = run_values.results['evals_completed']
+    if self._log_progress:
+      _log.info('Evaluation [%d/%d]', evals_completed, self._num_evals)
+    if self._num_evals is not None and evals_completed >= self._num_evals:
+      run_context.request_stop()
+
+
+class SummaryAtEndHook(tf.compat.v1.train.SessionRunHook):
+  """Writes `summary_op` (default `merge_all()`) once, when the session ends."""
+
+  def __init__(self, log_dir=None, summary_writer=None, summary_op=None, feed_dict=None):
+    if log_dir is None and summary_writer is None:
+      raise ValueError('SummaryAtEndHook: pass log_dir or summary_writer.')
+    self._log_dir = log_dir
+    self._summary_writer = summary_writer
+    self._summary_op = summary_op
+    self._feed_dict = feed_dict
+    self._global_step = None
+
+  def begin(self):
+    if self._summary_op is None:
+      self._summary_op = tf.compat.v1.summary.merge_all()
+    if self._summary_writer is None:
+      self._summary_writer = tf.compat.v1.summary.FileWriterCache.get(self._log_dir)
+    self._global_step = tf.compat.v1.train.get_global_step()
+
+  def end(self, session):
+    step = int(session.run(self._global_step)) if self._global_step is not None else None
+    self._summary_writer.add_summary(session.run(self._summary_op, self._feed_dict), step)
+    self._summary_writer.flush()
 
 
 def wait_for_new_checkpoint(checkpoint_dir, last_checkpoint=None, seconds_to_sleep=1,
@@ -225,6 +276,7 @@ class _Evaluator:
       after = tf.nest.flatten(self.eval_op) if self.eval_op is not None else []
       with tf.control_dependencies(after):
         self.update_eval_step = eval_step.assign_add(1)
+      tf.compat.v1.add_to_collection(_EVAL_STEP_UPDATE, self.update_eval_step)
       self.saver, self.init_unrestored = self._make_saver(variables_to_restore)
       self.local_init_op = tf.group(tf.compat.v1.local_variables_initializer(),
                                     tf.compat.v1.tables_initializer())

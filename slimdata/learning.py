@@ -230,7 +230,9 @@ def train_step(sess, train_op, global_step, train_step_kwargs):
                                         run_metadata=run_metadata)
   elapsed = time.time() - start
   if run_metadata is not None:
-    _write_trace(run_metadata, np_global_step, train_step_kwargs)
+    # The step fetched with train_op may be read before or after its increment: read it
+    # again so trace names (and TensorBoard's run metadata tags) are unique.
+    _write_trace(run_metadata, int(sess.run(global_step)), train_step_kwargs)
   if 'should_log' in train_step_kwargs and sess.run(train_step_kwargs['should_log']):
     _log.info('global step %d: loss = %.4f (%.3f sec/step)', np_global_step, total_loss, elapsed)
   should_stop = False
@@ -293,7 +295,9 @@ def train(train_op, logdir, train_step_fn=train_step, train_step_kwargs=_USE_DEF
     ready_op: a tensor listing uninitialized variables; default
       `report_uninitialized_variables()`. None: no check.
     summary_op: default `merge_all()`; written every `save_summaries_secs`
-      (0: never) and after the last step.
+      (0: never), first after the first step, and after the last one. It runs
+      in its own `session.run`, as under TF-Slim's Supervisor, so with a queue
+      input each summary takes a batch that training does not see.
     summary_writer: default a FileWriter on `logdir`; None: no summaries.
     startup_delay_steps: a non-chief worker waits for the global step to reach it.
     saver: default `tf.compat.v1.train.Saver()`.

@@ -80,7 +80,15 @@ class QueueRunners:
     return self
 
   def __exit__(self, exc_type, exc_value, traceback):
-    self._stop(body_failed=exc_type is not None)
+    interrupted = exc_type is not None and not issubclass(exc_type, Exception)
+    try:
+      self._stop(body_failed=exc_type is not None)
+    except Exception:  # pylint: disable=broad-except
+      if not interrupted:
+        raise
+      # A KeyboardInterrupt or SystemExit must not be replaced by an input error.
+      _log.exception('QueueRunners: input thread error while stopping after %s',
+                     exc_type.__name__)
     return False
 
   def _stop(self, body_failed):

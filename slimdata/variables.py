@@ -348,7 +348,12 @@ def assign_from_checkpoint_fn(model_path, var_list, ignore_missing_vars=False,
     if isinstance(var_list, dict):
       var_dict = var_list
     else:
-      var_dict = {get_variable_full_name(var): var for var in var_list}
+      # Slices of a partitioned variable share one checkpoint name: restore them together.
+      var_dict = {}
+      for var in var_list:
+        var_dict.setdefault(get_variable_full_name(var), []).append(var)
+      var_dict = {name: group[0] if len(group) == 1 else group
+                  for name, group in var_dict.items()}
     available = {}
     for name, var in var_dict.items():
       if reader.has_tensor(name):

@@ -13,9 +13,12 @@ import logging
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-  sys.path.insert(0, ROOT)
+# A checkout's tools run without installing: the repository root takes the place
+# of tools/ on the path (where tools/inspect.py would shadow the standard library).
+_TOOLS = os.path.dirname(os.path.abspath(__file__))
+if sys.path and os.path.abspath(sys.path[0] or os.curdir) == _TOOLS:
+  sys.path[0] = os.path.dirname(_TOOLS)
+ROOT = os.path.dirname(_TOOLS)
 
 # pylint: disable=wrong-import-position
 from apache_beam.options.pipeline_options import PipelineOptions

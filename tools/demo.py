@@ -11,8 +11,12 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+# A checkout's tools run without installing: the repository root takes the place
+# of tools/ on the path (where tools/inspect.py would shadow the standard library).
+_TOOLS = os.path.dirname(os.path.abspath(__file__))
+if sys.path and os.path.abspath(sys.path[0] or os.curdir) == _TOOLS:
+  sys.path[0] = os.path.dirname(_TOOLS)
+ROOT = os.path.dirname(_TOOLS)
 
 
 def run(args):
@@ -32,7 +36,7 @@ def main(argv=None):
   parser.add_argument('--workdir', default='demo_data')
   parser.add_argument('--num_train', type=int, default=6000)
   parser.add_argument('--num_test', type=int, default=1000)
-  parser.add_argument('--max_number_of_steps', type=int, default=1500)
+  parser.add_argument('--max_number_of_steps', type=int, default=1000)
   args = parser.parse_args(argv)
 
   from converters import samples

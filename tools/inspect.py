@@ -9,26 +9,15 @@ range of image heights and widths, and writes `<name>_<split>_examples.png`
 boxes where the dataset has them) and `<name>_<split>_classes.png` (a bar chart
 of the class counts) into --output_dir.
 """
+import argparse
 import os
 import sys
 
-_TOOLS_DIR = os.path.dirname(os.path.abspath(__file__))
-
-if __name__ == 'inspect':
-  # `python tools/<any tool>.py` puts tools/ on sys.path, so a later `import inspect`
-  # (dataclasses, TensorFlow, ...) finds this file instead of the standard library's
-  # module. Load the real one in our place; the importer returns what sys.modules holds.
-  import importlib.machinery
-  import importlib.util
-  _spec = importlib.machinery.PathFinder.find_spec(
-      'inspect', [p for p in sys.path if os.path.abspath(p or os.curdir) != _TOOLS_DIR])
-  _stdlib_inspect = importlib.util.module_from_spec(_spec)
-  sys.modules['inspect'] = _stdlib_inspect
-  _spec.loader.exec_module(_stdlib_inspect)
-
-import argparse  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-sys.path.insert(0, os.path.dirname(_TOOLS_DIR))
+# A checkout's tools run without installing: the repository root takes the place
+# of tools/ on the path (where tools/inspect.py would shadow the standard library).
+_TOOLS = os.path.dirname(os.path.abspath(__file__))
+if sys.path and os.path.abspath(sys.path[0] or os.curdir) == _TOOLS:
+  sys.path[0] = os.path.dirname(_TOOLS)
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 

@@ -10,7 +10,11 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# A checkout's tools run without installing: the repository root takes the place
+# of tools/ on the path (where tools/inspect.py would shadow the standard library).
+_TOOLS = os.path.dirname(os.path.abspath(__file__))
+if sys.path and os.path.abspath(sys.path[0] or os.curdir) == _TOOLS:
+  sys.path[0] = os.path.dirname(_TOOLS)
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 
@@ -172,6 +176,7 @@ def main(argv=None):
   import slimdata as slim
   from models import nets_factory, preprocessing_factory
   from providers.dataset_data_provider import DatasetDataProvider
+  tf.get_logger().setLevel('ERROR')  # the queue-input deprecation notices
 
   with tf.Graph().as_default():
     if args.seed is not None:

@@ -13,7 +13,11 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# A checkout's tools run without installing: the repository root takes the place
+# of tools/ on the path (where tools/inspect.py would shadow the standard library).
+_TOOLS = os.path.dirname(os.path.abspath(__file__))
+if sys.path and os.path.abspath(sys.path[0] or os.curdir) == _TOOLS:
+  sys.path[0] = os.path.dirname(_TOOLS)
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 

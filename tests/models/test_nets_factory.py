@@ -45,6 +45,6 @@ def test_every_registered_net_builds_inside_its_arg_scope(name, nets):
   # Every weight sits in the net's one top-level scope, and all are model variables
   # (what slim.get_model_variables() and checkpoint restore rely on).
   assert len({v.op.name.split('/')[0] for v in variables}) == 1
-  assert set(model_variables) == set(variables)
+  assert {v.op.name for v in model_variables} == {v.op.name for v in variables}
   # weight_decay reached the layers through the arg_scope.
   assert regularization

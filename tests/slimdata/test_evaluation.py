@@ -200,3 +200,19 @@ def test_get_or_create_eval_step_is_one_local_counter():
     assert slim.evaluation.get_or_create_eval_step() is step
     assert step.dtype.base_dtype == tf.int64
     assert step in tf1.get_collection(tf1.GraphKeys.LOCAL_VARIABLES)
+
+
+def test_tf_slim_hooks_stop_after_n_evals_and_summarize_at_end(tmp_path):
+  weights = weights_at(2)
+  checkpoint = save_checkpoint(str(tmp_path), 9, weights)
+  logdir = str(tmp_path / 'hook_eval')
+  with tf.Graph().as_default():
+    values, updates, _ = build_eval()
+    tf1.train.get_or_create_global_step()  # restored: the hook writes at step 9
+    accuracy = slim.evaluation.evaluate_once(
+        '', checkpoint, None, num_evals=None, eval_op=list(updates.values()),
+        final_op=values['accuracy'], summary_op=None,
+        hooks=[slim.evaluation.StopAfterNEvalsHook(4),
+               slim.evaluation.SummaryAtEndHook(log_dir=logdir)])
+  assert accuracy == pytest.approx(np_accuracy(weights))  # 4 batches of 5: all of X once
+  assert scalar_events(logdir, 'eval/accuracy') == [(9, pytest.approx(accuracy))]

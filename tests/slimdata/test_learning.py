@@ -2,6 +2,7 @@
 import glob
 import json
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -247,6 +248,7 @@ def test_train_runs_a_num_epochs_queue_input_to_its_end(tmp_path):
     train_op = slim.learning.create_train_op(loss, tf1.train.GradientDescentOptimizer(0.1))
     slim.learning.train(train_op, str(tmp_path), save_summaries_secs=0)
   assert tf.train.latest_checkpoint(str(tmp_path)).endswith('model.ckpt-8')
+  assert not [t for t in threading.enumerate() if t.name.startswith('QueueRunnerThread')]
 
 
 def test_init_fn_sets_the_starting_point_on_a_fresh_start(tmp_path):

@@ -116,3 +116,16 @@ def test_invalid_arguments():
   with tf.Graph().as_default(), tf1.Session() as sess:
     with pytest.raises(ValueError, match='stop_grace_period_secs'):
       slim.queues.QueueRunners(sess, stop_grace_period_secs=-1)
+
+
+def test_an_interrupt_in_the_block_is_not_replaced_by_an_input_error():
+  with tf.Graph().as_default():
+    values = tf.data.Dataset.from_tensor_slices(np.array([np.nan], np.float32))
+    checked = values.map(lambda v: tf.debugging.check_numerics(v, 'corrupt example'))
+    batch = tf1.train.batch([one_example_per_run(checked)], batch_size=2)
+    with tf1.Session() as sess:
+      with pytest.raises(KeyboardInterrupt):
+        with slim.queues.QueueRunners(sess):
+          with pytest.raises(tf.errors.OutOfRangeError):
+            sess.run(batch)  # the input failed and its queue was closed
+          raise KeyboardInterrupt
