@@ -34,6 +34,7 @@ batch when batched), so a failed decode costs one small nested dataset per
 example, which is negligible next to decoding an image.
 """
 import logging
+import os
 
 import tensorflow as tf
 
@@ -104,7 +105,7 @@ class DatasetDataProvider(data_provider.DataProvider):
         data_sources=files, reader_class=dataset.reader, reader_kwargs=reader_kwargs,
         num_epochs=num_epochs, num_readers=num_readers, shuffle=shuffle,
         capacity=common_queue_capacity, seed=seed, num_shards=num_shards,
-        shard_index=shard_index)
+        shard_index=shard_index, records_per_file=_records_per_file(dataset))
     # Fail on bad arguments, unknown readers and missing files now, not at the first read.
     self._checked_reader = parallel_reader.record_dataset_fn(dataset.reader, reader_kwargs)[1]
     parallel_reader.read_records(**self._read_args)
@@ -273,12 +274,13 @@ class DatasetDataProvider(data_provider.DataProvider):
     in the numbers after it shows what was dropped, and each element carries a description
     of the one before it, which names the record (or, for a batch, the shards) at fault.
     Read markers (unreadable rest of a shard) and an end sentinel, which closes a final
-    gap, bypass decoding. Kinds: 0 a record, 1 a read marker, 2 the end.
+    gap, bypass decoding. An element's kind is its `skipped` field: 0 for a record, the
+    records lost for a read marker, -1 for the end sentinel.
     """
     skipped = parallel_reader.SKIPPED
     end = {k: tf.zeros([1] if batched else [], s.dtype)
            for k, s in records.element_spec.items()}
-    end[skipped] = end[skipped] + 2
+    end[skipped] = end[skipped] - 1
     ds = records.concatenate(tf.data.Dataset.from_tensors(end))
 
     def number(state, e):
@@ -312,7 +314,7 @@ class DatasetDataProvider(data_provider.DataProvider):
 
     def check(expected, e):
       gap = e['_index'] - expected
-      read_error = tf.equal(e['_kind'], 1)
+      read_error = e['_kind'] > 0
       if strict:
         checks = [
             tf.debugging.Assert(tf.equal(gap, 0), [_decode_error_message(e['_previous'], gap)],
@@ -322,10 +324,20 @@ class DatasetDataProvider(data_provider.DataProvider):
         with tf.control_dependencies(checks):
           gap = tf.identity(gap)
       e = {k: v for k, v in e.items() if k not in ('_index', '_previous', '_marker')}
-      e[_SKIPPED] = gap + tf.cast(read_error, tf.int64)
+      e[_SKIPPED] = gap + tf.maximum(e['_kind'], 0)
       e[_KEEP] = tf.equal(e.pop('_kind'), 0)
       return expected + gap + 1, e
     return ds.scan(tf.constant(0, tf.int64), _plain(check))
+
+
+def _records_per_file(dataset):
+  """`{shard base name: records}` from the dataset's manifest, if it has one."""
+  manifest = getattr(dataset, 'manifest', None)
+  counts = {}
+  for split in getattr(manifest, 'splits', {}).values():
+    for shard in split.shards:
+      counts[os.path.basename(shard.file)] = shard.num_examples
+  return counts
 
 
 def _describe(e, batched):

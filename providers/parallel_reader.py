@@ -16,6 +16,7 @@ tensors as before but from a `tf.data` iterator, with no queue runner to start.
 """
 import concurrent.futures
 import logging
+import os
 
 import tensorflow as tf
 
@@ -136,7 +137,7 @@ def _check_args(num_readers, num_epochs, capacity, num_shards, shard_index):
 
 def read_records(data_sources, reader_class=None, *, reader_kwargs=None, num_epochs=None,
                  num_readers=1, shuffle=True, capacity=256, seed=None, num_shards=1,
-                 shard_index=0, on_corrupt='raise'):
+                 shard_index=0, on_corrupt='raise', records_per_file=None):
   """A `tf.data.Dataset` of `{'key', 'record', 'skipped'}` dicts read from `data_sources`.
 
   Args:
@@ -151,7 +152,10 @@ def read_records(data_sources, reader_class=None, *, reader_kwargs=None, num_epo
     num_shards, shard_index: this worker reads files `shard_index::num_shards`, or, when
       there are fewer files than shards, every `num_shards`-th record of each file.
     on_corrupt: 'raise', or 'mark': replace the unreadable rest of a corrupt shard by one
-      marker element (`skipped` = 1, `key` = `<file>:<byte>`, `record` empty) and go on.
+      marker element (`key` = `<file>:<byte>`, `record` empty) and go on. Its `skipped`
+      is the number of this worker's records lost, when `records_per_file` knows the
+      shard's count, else 1.
+    records_per_file: `{file name or base name: number of records}`, e.g. from a manifest.
 
   With 'raise', a corrupt or truncated uncompressed TFRecord shard raises
   InvalidArgumentError whose message names the shard and byte (tagged `errors.TAG`)
@@ -172,25 +176,27 @@ def read_records(data_sources, reader_class=None, *, reader_kwargs=None, num_epo
     indices = indices[shard_index::num_shards]
     files = files[shard_index::num_shards]
   sizes = _file_sizes(files) if checked else [-1] * len(files)
+  counts = dict(records_per_file or {})
+  counts = [counts.get(f, counts.get(os.path.basename(f), -1)) for f in files]
   deterministic = seed is not None or not shuffle
 
-  def per_file(filename, size, file_index):
+  def per_file(filename, size, count, file_index):
     records = make_reader(filename)
     if checked or skip_corrupt:
       records = records.ignore_errors(log_warning=True)
-    return _keyed(records, filename, size, file_index, checked=checked,
+    return _keyed(records, filename, size, count, file_index, checked=checked,
                   skip_corrupt=skip_corrupt, num_shards=num_shards if record_sharding else 1,
                   shard_index=shard_index)
 
   file_ds = tf.data.Dataset.from_tensor_slices(
       (tf.constant(files, tf.string), tf.constant(sizes, tf.int64),
-       tf.constant(indices, tf.int64)))
+       tf.constant(counts, tf.int64), tf.constant(indices, tf.int64)))
   if shuffle and len(files) > 1:
     file_ds = file_ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
   file_ds = file_ds.repeat(num_epochs)
   # A parallel interleave even for one reader: reading runs ahead in its own thread.
-  ds = file_ds.interleave(_plain(per_file), cycle_length=min(num_readers, len(files)), block_length=1,
-                          num_parallel_calls=min(num_readers, len(files)),
+  ds = file_ds.interleave(_plain(per_file), cycle_length=min(num_readers, len(files)),
+                          block_length=1, num_parallel_calls=min(num_readers, len(files)),
                           deterministic=deterministic)
   if shuffle:
     ds = ds.shuffle(capacity, seed=None if seed is None else seed + 1,
@@ -198,7 +204,7 @@ def read_records(data_sources, reader_class=None, *, reader_kwargs=None, num_epo
   return ds
 
 
-def _keyed(records, filename, size, file_index, *, checked, skip_corrupt, num_shards,
+def _keyed(records, filename, size, count, file_index, *, checked, skip_corrupt, num_shards,
            shard_index):
   """One file's records as stream elements, with its end checked against its size.
 
@@ -234,16 +240,29 @@ def _keyed(records, filename, size, file_index, *, checked, skip_corrupt, num_sh
       else:
         # The unreadable rest of the shard becomes one marker element.
         marker = tf.cast(bad, tf.int32)
+        lost = tf.where(count > index, _mine(index, count, file_index, num_shards, shard_index),
+                        tf.constant(1, tf.int64))
         element = {
             KEY: tf.concat([element[KEY], tf.fill([marker], tf.strings.join(
                 [filename, ':', tf.strings.as_string(offset)]))], 0),
             RECORD: tf.concat([element[RECORD], tf.fill([marker], '')], 0),
-            SKIPPED: tf.concat([element[SKIPPED], tf.ones([marker], tf.int64)], 0)}
+            SKIPPED: tf.concat([element[SKIPPED], tf.fill([marker], lost)], 0)}
     state = (offset + tf.reduce_sum(lengths), index + tf.size(record, out_type=tf.int64))
     return state, element
   ds = blocks.concatenate(end).scan((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
                                     _plain(step))
   return ds.unbatch()
+
+
+def _mine(start, stop, file_index, num_shards, shard_index):
+  """How many of records [start, stop) of a file belong to this worker's shard."""
+  if num_shards == 1:
+    return stop - start
+  first = (shard_index - file_index) % num_shards   # the first index i with a match
+
+  def upto(x):  # matches in [0, x)
+    return tf.maximum((x - first + num_shards - 1) // num_shards, 0)
+  return upto(stop) - upto(start)
 
 
 def _plain(fn):

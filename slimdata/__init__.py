@@ -26,7 +26,6 @@ _SUBMODULES = {
     'evaluation': 'slimdata.evaluation',
     'summaries': 'slimdata.summaries',
     'queues': 'slimdata.queues',
-    'errors': 'slimdata.errors',
     'utils': 'slimdata.utils',
     # TF-Slim's data modules, under their old names.
     'dataset': 'descriptors.dataset',
