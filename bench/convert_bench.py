@@ -10,7 +10,9 @@ each in its own subprocess so peak RSS is honest:
       TensorFlow (a v1 Session, as its ImageReader did) only to read its height
       and width, tf.train.Example protos, tf.io.TFRecordWriter, 5 shards per split;
   (b) tools/convert.py --dataset folder, in-process DirectRunner;
-  (c) the same with --direct_running_mode=multi_processing --direct_num_workers=2.
+  (c) the same with --direct_running_mode=multi_processing --direct_num_workers=2;
+  (d) (c) with 10 shards per split: 5 equal shards cannot be shared evenly by 2
+      workers (one gets 3), 10 can.
 Prints images/s, MB/s, peak RSS (the launcher, and the largest worker process)
 and the ratios to (a). Timings start after the imports (TensorFlow for (a),
 Beam for (b, c)) and cover listing, splitting, reading, encoding and writing.
@@ -146,7 +148,9 @@ def child(args):
     seconds = run_research_slim(args.data, args.out)
   else:
     extra = ['--direct_running_mode=multi_processing', '--direct_num_workers=2'] \
-        if args.child == 'multi_process' else []
+        if args.child.startswith('multi_process') else []
+    if args.child == 'multi_process_10':
+      extra += ['--num_shards', '10']
     seconds = run_convert(args.data, args.out, extra)
   own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
   workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -174,14 +178,15 @@ def measure(kind, data_dir):
 def report(label, count, size, results):
   base = results['research_slim']
   print(f'\n{label}: {count} images, {size / 1e6:.0f} MB')
-  print(f'  {"run":<34}{"seconds":>9}{"img/s":>9}{"MB/s":>8}{"ratio":>7}'
+  print(f'  {"run":<36}{"seconds":>9}{"img/s":>9}{"MB/s":>8}{"ratio":>7}'
         f'{"peak RSS":>10}{"worker RSS":>12}{"process s":>11}')
   names = {'research_slim': '(a) research/slim loop (TF decode)',
            'in_process': '(b) convert.py, in-process',
-           'multi_process': '(c) convert.py, 2 worker processes'}
+           'multi_process': '(c) convert.py, 2 worker processes',
+           'multi_process_10': '(d) (c) with 10 shards per split'}
   for kind, r in results.items():
-    worker = f'{r["worker_rss_kb"] / 1024:.0f} MB' if kind == 'multi_process' else '-'
-    print(f'  {names[kind]:<34}{r["seconds"]:>9.2f}{count / r["seconds"]:>9.0f}'
+    worker = f'{r["worker_rss_kb"] / 1024:.0f} MB' if kind.startswith('multi') else '-'
+    print(f'  {names[kind]:<36}{r["seconds"]:>9.2f}{count / r["seconds"]:>9.0f}'
           f'{size / 1e6 / r["seconds"]:>8.0f}{base["seconds"] / r["seconds"]:>6.1f}x'
           f'{r["rss_kb"] / 1024:>7.0f} MB{worker:>12}{r["wall"]:>11.1f}')
 
@@ -192,7 +197,7 @@ def main(argv=None):
                       help='where the generated images are cached')
   parser.add_argument('--large', action=argparse.BooleanOptionalAction, default=True,
                       help='also run on 20,000 images')
-  parser.add_argument('--runs', default='research_slim,in_process,multi_process')
+  parser.add_argument('--runs', default='research_slim,in_process,multi_process,multi_process_10')
   parser.add_argument('--child', default=None, help=argparse.SUPPRESS)
   parser.add_argument('--data', default=None, help=argparse.SUPPRESS)
   parser.add_argument('--out', default=None, help=argparse.SUPPRESS)
@@ -206,7 +211,8 @@ def main(argv=None):
                                   3670))]
   if args.large:
     sets.append(('20,000 images', everything))
-  print(f'python {sys.version.split()[0]}, {os.cpu_count()} CPUs')
+  print(f'python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average '
+        f'{os.getloadavg()[0]:.1f} (other processes share the CPUs)')
   for label, directory in sets:
     count, size = dataset_stats(directory)
     results = {kind: measure(kind, directory) for kind in args.runs.split(',')}

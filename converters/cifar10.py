@@ -107,10 +107,6 @@ class Cifar10Source(sources.Source):
       return self._from_archive(given, directory)
     if given:
       given = given.rstrip('/')
-      for python in ('cifar-10-batches-py', 'cifar-10-python.tar.gz', 'data_batch_1'):
-        if FileSystems.exists(FileSystems.join(given, python)) and not FileSystems.exists(
-            FileSystems.join(given, BATCHES['train'][0])):
-          raise errors.SourceFormatError(f'{FileSystems.join(given, python)} {_PYTHON_HINT}')
       for folder in (FileSystems.join(given, TOP), given):
         if FileSystems.exists(FileSystems.join(folder, BATCHES['test'][0])):
           return folder, {}
@@ -118,6 +114,10 @@ class Cifar10Source(sources.Source):
         directory = self._given_cache or (given if '://' not in given
                                           else sources.default_cache_dir(self.name))
         return self._from_archive(FileSystems.join(given, ARCHIVE), directory)
+      # No binary version here: if it holds the python version, say so instead of downloading.
+      for python in ('cifar-10-batches-py', 'cifar-10-python.tar.gz', 'data_batch_1'):
+        if FileSystems.exists(FileSystems.join(given, python)):
+          raise errors.SourceFormatError(f'{FileSystems.join(given, python)} {_PYTHON_HINT}')
     directory = self.cache_dir or sources.default_cache_dir(self.name)
     base = self.base_url if self.base_url.endswith('/') else self.base_url + '/'
     archive = download.fetch(base + ARCHIVE, directory=directory, sha256=SHA256)

@@ -31,6 +31,10 @@ class DownloadError(ConversionError, IOError):
   """A download failed or its checksum does not match the known one."""
 
 
+class OutputError(ConversionError, IOError):
+  """A shard, labels.txt or the manifest cannot be written (disk full, read-only folder, ...)."""
+
+
 class UnsafeArchiveError(ConversionError, ValueError):
   """An archive member would land outside the target folder, or the archive is too big."""
 

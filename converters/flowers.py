@@ -89,7 +89,7 @@ class FlowersSource(folder.ClassFolderSource):
           else sources.default_cache_dir(self.name))
       return self._from_archive(given, directory)
     if given:
-      given = folder._strip(given)  # pylint: disable=protected-access
+      given = folder.strip_slash(given)
       top = FileSystems.join(given, TOP)
       if _has_class_folders(top):
         return top, {'files': {}, 'root': top}

@@ -39,7 +39,8 @@ def read_bytes(path):
     return f.read()
 
 
-def _strip(path):
+def strip_slash(path):
+  """`path` without a trailing slash (keeping a bare `scheme://`)."""
   return path[:-1] if path.endswith('/') and not path.endswith('://') else path
 
 
@@ -54,7 +55,7 @@ def list_class_images(root):
   Raises:
     SourceFormatError: naming `root` when it holds no image in a class folder.
   """
-  root = _strip(root)
+  root = strip_slash(root)
   try:
     found = FileSystems.match([root + '/**'])[0].metadata_list
   except (IOError, OSError) as e:
@@ -116,6 +117,11 @@ class ClassFolderSource(sources.Source):
     self.root = None          # set by prepare()
     self.classes = ()
     self._files = ()
+
+  def __getstate__(self):
+    # Workers get their records in the shard plans; the listing stays in the launcher
+    # (pickled into every worker, it would cost memory proportional to the dataset).
+    return dict(self.__dict__, _files=())
 
   @classmethod
   def add_flags(cls, parser):
@@ -191,7 +197,7 @@ class FolderSource(ClassFolderSource):
       raise ValueError(f'validation_size must be an int >= 0, got {validation_size!r}')
     if validation_fraction is not None and not 0 <= validation_fraction < 1:
       raise ValueError(f'validation_fraction must be in [0, 1), got {validation_fraction!r}')
-    self.dataset_name = name or posixpath.basename(_strip(self.source_dir)) or 'folder'
+    self.dataset_name = name or posixpath.basename(strip_slash(self.source_dir)) or 'folder'
     self.validation_size = validation_size
     self.validation_fraction = validation_fraction
     splits = {'train': 0, 'validation': 0}
@@ -210,7 +216,7 @@ class FolderSource(ClassFolderSource):
                         help='fraction of the images in the validation split')
 
   def locate_root(self):
-    return _strip(self.source_dir), {'root': _strip(self.source_dir)}
+    return strip_slash(self.source_dir), {'root': strip_slash(self.source_dir)}
 
   def validation_count(self, total):
     if self.validation_fraction is not None:

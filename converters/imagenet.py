@@ -125,6 +125,10 @@ class ImagenetSource(sources.Source):
     self._files = {}      # split -> sorted [(relative path, synset)]
     self._boxes = {}
 
+  def __getstate__(self):
+    # Workers get file names and boxes in the shard plans; the listings stay in the launcher.
+    return dict(self.__dict__, _files={}, _boxes={})
+
   def _default(self, key):
     if not self.source_dir:
       return None

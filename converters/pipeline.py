@@ -249,7 +249,7 @@ def convert(source, *, dataset_dir, num_shards=None, on_bad_image='fail', pipeli
                       identity=identity, previous=previous)
 
   if not FileSystems.exists(temp_dir):
-    FileSystems.mkdirs(temp_dir)
+    shards_lib.guard_output(temp_dir, FileSystems.mkdirs, temp_dir)
   # While shards change, no manifest may claim the folder is complete: set the
   # old one aside (a crashed rerun still finds the stats of the shards it kept).
   old_manifest = _join(dataset_dir, spec.manifest_name())

@@ -134,24 +134,71 @@ def read_json(path):
     return None
 
 
+def _output_error(path, error):
+  # An OS error of a write or close (ENOSPC, EROFS) names no file: name it here.
+  return errors.OutputError(
+      f'{path}: cannot write it ({error}); free some space or make the folder writable, '
+      'then run again (complete shards are kept)')
+
+
+def guard_output(path, fn, *args, **kwargs):
+  """`fn(*args, **kwargs)`, with an OS error turned into an OutputError naming `path`."""
+  try:
+    return fn(*args, **kwargs)
+  except errors.ConversionError:
+    raise
+  except (IOError, OSError) as e:
+    raise _output_error(path, e) from e
+
+
+class _Output:
+  """A file opened for writing through FileSystems whose every OS error names it."""
+
+  def __init__(self, path):
+    self.path = path
+    self._file = guard_output(path, FileSystems.create, path, compression_type=_RAW)
+
+  def write(self, data):
+    guard_output(self.path, self._file.write, data)
+
+  def close(self):
+    guard_output(self.path, self._file.close)
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    if exc[0] is None:
+      self.close()
+    else:
+      try:
+        self._file.close()
+      except (IOError, OSError):
+        pass   # the first error is the one to report
+
+
 def write_atomic(path, data, temp_dir):
   """Writes `data` under a temporary name in `temp_dir`, then renames it to `path`."""
   temp = _join(temp_dir, f'.{uuid.uuid4().hex}.tmp')
-  with FileSystems.create(temp, compression_type=_RAW) as f:
-    f.write(data)
+  try:
+    with _Output(temp) as f:
+      f.write(data)
+  except errors.OutputError as e:
+    _delete_quietly(temp)
+    raise _output_error(path, e.__cause__ or e) from e
   replace(temp, path)
 
 
 def replace(temp, final):
-  """Renames `temp` to `final`, replacing an existing `final`."""
+  """Renames `temp` to `final`, replacing an existing `final`; errors name `final`."""
   try:
     FileSystems.rename([temp], [final])
-  except (IOError, OSError):
+  except (IOError, OSError) as e:
     # Some file systems refuse to rename over an existing file.
     if not FileSystems.exists(final):
-      raise
-    FileSystems.delete([final])
-    FileSystems.rename([temp], [final])
+      raise _output_error(final, e) from e
+    guard_output(final, FileSystems.delete, [final])
+    guard_output(final, FileSystems.rename, [temp], [final])
 
 
 def _delete_quietly(path):
@@ -210,7 +257,7 @@ def write_shard(*, source, plan, dataset_dir, on_bad_image='fail'):
   skipped = []
   seen = 0
   try:
-    with FileSystems.create(temp, compression_type=_RAW) as f:
+    with _Output(temp) as f:
       writer = tfrecord.TFRecordWriter(f)
       for item in source.read(plan.split, plan.records):
         seen += 1

@@ -108,7 +108,7 @@ class DatasetDataProvider(data_provider.DataProvider):
         shard_index=shard_index, records_per_file=_records_per_file(dataset))
     # Fail on bad arguments, unknown readers and missing files now, not at the first read.
     self._checked_reader = parallel_reader.record_dataset_fn(dataset.reader, reader_kwargs)[1]
-    parallel_reader.read_records(**self._read_args)
+    parallel_reader.check_read_args(**self._read_args)
     super().__init__(None, dataset.num_samples)
     self._items = self._decoder_items + [record_key]
     self._num_skipped = 0
@@ -344,10 +344,10 @@ def _describe(e, batched):
   """Names the record(s) of element `e` for an error about it."""
   key = e[parallel_reader.KEY]
   if not batched:
-    return tf.strings.join(["shard '", _shard_of(key), "': record ", key])
+    return tf.strings.join(['shard ', _shard_of(key), ' is corrupt: record ', key])
   shards = tf.unique(_shard_of(key)).y
-  return tf.strings.join(["shard(s) '", tf.strings.reduce_join(shards, separator="', '"),
-                          "': a record of the batch starting at ", key[0]])
+  return tf.strings.join(['shard(s) ', tf.strings.reduce_join(shards, separator=', '),
+                          ' are corrupt: a record of the batch starting at ', key[0]])
 
 
 def _count_skipped(total, e):
@@ -398,7 +398,7 @@ def _decode_error_message(previous, gap):
 
 def _read_error_message(marker):
   return tf.strings.join([
-      errors.TAG, ": shard '", _shard_of(marker), "' is corrupt or truncated: no valid "
-      'record at byte ', tf.strings.regex_replace(marker, '^.*:', ''), ' (TensorFlow stops '
-      'reading a shard there). Re-convert or re-copy it (tools/verify.py checks every '
+      errors.TAG, ': shard ', _shard_of(marker), ' is corrupt or truncated: no valid '
+      'record at byte ', tf.strings.regex_replace(marker, '^.*:', ''), ' (record ', marker,
+      '; TensorFlow stops reading a shard there). Re-convert or re-copy it (tools/verify.py checks every '
       'shard), or pass skip_corrupt=True to skip what cannot be read.'])

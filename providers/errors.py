@@ -15,7 +15,7 @@ import tensorflow as tf
 # In-graph checks put this tag in front of their message, so the eager boundary can
 # recognise them among TensorFlow's errors and re-raise them as CorruptDataError.
 TAG = 'slimdata-corrupt-data'
-_FILE = re.compile(r"shard(?:\(s\))? '([^']*)'")
+_FILE = re.compile(r'shard(?:\(s\))? (.+?)(?:, | is | are )')
 
 
 class CorruptDataError(tf.errors.DataLossError):
@@ -38,8 +38,9 @@ class CorruptDataError(tf.errors.DataLossError):
     if start < 0:
       return None
     message = text[start + len(TAG):].lstrip(': ')
-    # Assert appends its op context after the data; keep the message only.
-    message = message.split(']', 1)[0].strip()
+    # Assert prints its data C-escaped inside [...] and appends the op's context.
+    message = re.split(r'\]\s*\n|\]$', message, maxsplit=1)[0].strip()
+    message = message.replace("\\'", "'").replace('\\"', '"').replace('\\\\', '\\')
     match = _FILE.search(message)
     return cls(message, file=match.group(1) if match else None)
 

@@ -164,18 +164,10 @@ def read_records(data_sources, reader_class=None, *, reader_kwargs=None, num_epo
   checked: their read errors are TensorFlow's own, or with 'mark' are logged as
   warnings and not marked.
   """
-  _check_args(num_readers, num_epochs, capacity, num_shards, shard_index)
-  if on_corrupt not in ('raise', 'mark'):
-    raise ValueError(f"on_corrupt must be 'raise' or 'mark', got {on_corrupt!r}")
+  files, indices, sizes, make_reader, checked, record_sharding = _plan(
+      data_sources, reader_class, reader_kwargs, num_epochs, num_readers, capacity, num_shards,
+      shard_index, on_corrupt)
   skip_corrupt = on_corrupt == 'mark'
-  files = get_data_files(data_sources)
-  make_reader, checked = record_dataset_fn(reader_class, reader_kwargs)
-  record_sharding = num_shards > 1 and len(files) < num_shards
-  indices = list(range(len(files)))
-  if num_shards > 1 and not record_sharding:
-    indices = indices[shard_index::num_shards]
-    files = files[shard_index::num_shards]
-  sizes = _file_sizes(files) if checked else [-1] * len(files)
   counts = dict(records_per_file or {})
   counts = [counts.get(f, counts.get(os.path.basename(f), -1)) for f in files]
   deterministic = seed is not None or not shuffle
@@ -204,6 +196,33 @@ def read_records(data_sources, reader_class=None, *, reader_kwargs=None, num_epo
   return ds
 
 
+def check_read_args(data_sources, reader_class=None, *, reader_kwargs=None, num_epochs=None,
+                    num_readers=1, capacity=256, num_shards=1, shard_index=0,
+                    on_corrupt='raise', **unused):
+  """Raises what `read_records` would raise for these arguments, without building anything."""
+  del unused
+  _plan(data_sources, reader_class, reader_kwargs, num_epochs, num_readers, capacity,
+        num_shards, shard_index, on_corrupt)
+
+
+def _plan(data_sources, reader_class, reader_kwargs, num_epochs, num_readers, capacity,
+          num_shards, shard_index, on_corrupt):
+  """This worker's files, their indices and sizes, the reader, and whether records (not
+  files) are sharded; checks every argument."""
+  _check_args(num_readers, num_epochs, capacity, num_shards, shard_index)
+  if on_corrupt not in ('raise', 'mark'):
+    raise ValueError(f"on_corrupt must be 'raise' or 'mark', got {on_corrupt!r}")
+  files = get_data_files(data_sources)
+  make_reader, checked = record_dataset_fn(reader_class, reader_kwargs)
+  indices = list(range(len(files)))
+  record_sharding = num_shards > 1 and len(files) < num_shards
+  if num_shards > 1 and not record_sharding:
+    indices = indices[shard_index::num_shards]
+    files = files[shard_index::num_shards]
+  sizes = _file_sizes(files) if checked else [-1] * len(files)
+  return files, indices, sizes, make_reader, checked, record_sharding
+
+
 def _keyed(records, filename, size, count, file_index, *, checked, skip_corrupt, num_shards,
            shard_index):
   """One file's records as stream elements, with its end checked against its size.
@@ -229,9 +248,10 @@ def _keyed(records, filename, size, count, file_index, *, checked, skip_corrupt,
       bad = tf.logical_and(is_end, tf.not_equal(offset, size))
       if not skip_corrupt:
         message = tf.strings.join([
-            errors.TAG, ": shard '", filename, "' is corrupt or truncated: no valid record "
+            errors.TAG, ': shard ', filename, ' is corrupt or truncated: no valid record '
             'at byte ', tf.strings.as_string(offset), ' of ', tf.strings.as_string(size),
-            ' (after ', tf.strings.as_string(index), ' good records). Re-convert or re-copy '
+            ' (record ', filename, ':', tf.strings.as_string(offset), ', after ',
+            tf.strings.as_string(index), ' good records). Re-convert or re-copy '
             'it (tools/verify.py checks every shard), or pass skip_corrupt=True to skip what '
             'cannot be read.'])
         check = tf.debugging.Assert(tf.logical_not(bad), [message], summarize=1)

@@ -2,10 +2,12 @@
 import io
 import json
 import os
+import pickle
 import posixpath
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystem import FileSystem
 from apache_beam.io.filesystems import FileSystems
@@ -140,6 +142,20 @@ def test_research_slim_feature_keys_parse_every_record(converted):
       assert 0 <= ex['image/class/label'] < 3
 
 
+def test_the_folder_descriptor_reads_the_conversion_from_its_manifest(converted):
+  out, _ = converted
+  for split, count in (('train', NUM_IMAGES - 5), ('validation', 5)):
+    dataset = folder_descriptor.get_split(split, out)
+    assert dataset.num_samples == count
+    assert dataset.labels_to_names == dict(enumerate(CLASSES))
+    direct = _examples(out, split)
+    records = tf.data.TFRecordDataset(dataset.data_sources)
+    for record, want in zip(records, direct):
+      image, label = dataset.decoder.decode(record, ['image', 'label'])
+      assert int(label) == want[schema.LABEL]
+      np.testing.assert_array_equal(image.numpy(), fx.tf_decode(want[schema.ENCODED]))
+
+
 def test_same_seed_same_split_other_seed_other_split(raw):
   root, _ = raw
   def plan(seed):
@@ -150,6 +166,20 @@ def test_same_seed_same_split_other_seed_other_split(raw):
   assert first == plan(0)
   assert len(first['validation']) == 5 and len(first['train']) == NUM_IMAGES - 5
   assert set(first['validation']) != set(plan(1)['validation'])
+
+
+def test_a_prepared_source_pickles_without_its_listing_and_reads_in_a_worker(raw):
+  root, files = raw
+  source = folder.FolderSource(source_dir=root, name='pets', validation_size=5)
+  source.prepare()
+  records = source.plan()['validation']
+  worker = pickle.loads(pickle.dumps(source))
+  assert worker._files == ()   # the listing is not shipped to workers
+  assert len(pickle.dumps(source)) < 2000
+  got = list(worker.read('validation', records))
+  assert [os.path.relpath(key, root).replace(os.sep, '/') for key, _ in got] == \
+      [rel for rel, _ in records]
+  assert [values[schema.LABEL] for _, values in got] == [label for _, label in records]
 
 
 def test_invalid_arguments_fail_before_any_work(raw):

@@ -1,6 +1,7 @@
 """ImageNet: the ILSVRC-2012 archives to research/slim's shards with every ImageNet key."""
 import io
 import os
+import pickle
 import tarfile
 
 import numpy as np
@@ -13,6 +14,7 @@ from converters import pipeline
 from descriptors import imagenet as imagenet_descriptor
 from descriptors import schema
 from tests.converters import image_fixtures as fx
+from tools import convert as convert_tool
 
 SYNSETS = ('n01440764', 'n01443537', 'n01484850')   # sorted: labels 1, 2, 3
 TEXTS = {'n01440764': 'tench, Tinca tinca', 'n01443537': 'goldfish, Carassius auratus',
@@ -134,6 +136,33 @@ def test_every_record_has_the_imagenet_keys_and_its_source_pixels(converted, raw
   assert len(names) == len(examples)
 
 
+def test_research_slim_imagenet_descriptor_keys_parse_every_record(converted):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  # research/slim datasets/imagenet.py's keys_to_features, spelled as it spelled them.
+  keys = {
+      'image/encoded': tf.io.FixedLenFeature((), tf.string, default_value=''),
+      'image/format': tf.io.FixedLenFeature((), tf.string, default_value='jpeg'),
+      'image/class/label': tf.io.FixedLenFeature([], dtype=tf.int64, default_value=-1),
+      'image/class/text': tf.io.FixedLenFeature([], dtype=tf.string, default_value=''),
+      'image/object/bbox/xmin': tf.io.VarLenFeature(dtype=tf.float32),
+      'image/object/bbox/ymin': tf.io.VarLenFeature(dtype=tf.float32),
+      'image/object/bbox/xmax': tf.io.VarLenFeature(dtype=tf.float32),
+      'image/object/bbox/ymax': tf.io.VarLenFeature(dtype=tf.float32),
+      'image/object/class/label': tf.io.VarLenFeature(dtype=tf.int64),
+  }
+  out, _ = converted
+  examples = _examples(out, 'train') + _examples(out, 'validation')
+  legacy = []
+  for split in ('train', 'validation'):
+    for i in range(2):
+      legacy += fx.read_examples(os.path.join(out, f'{split}-{i:05d}-of-00002'), keys)
+  assert len(legacy) == len(examples) == 12 + len(VAL_LABELS)
+  for ex in legacy:
+    assert 1 <= ex['image/class/label'] <= 3 and ex['image/class/text']
+    assert fx.research_slim_decode(ex['image/encoded'], ex['image/format']).shape[-1] == 3
+    assert len(ex['image/object/bbox/xmin']) == len(ex['image/object/bbox/ymax'])
+
+
 def test_the_split_is_shuffled_with_the_seed(raw):
   def order(seed):
     source = imagenet.ImagenetSource(source_dir=raw[0], seed=seed)
@@ -143,11 +172,29 @@ def test_the_split_is_shuffled_with_the_seed(raw):
   assert sorted(order(0)) == sorted(order(1)) and order(0) != order(1)
 
 
+def test_workers_get_boxes_in_the_plan_not_the_whole_box_file(raw):
+  source = imagenet.ImagenetSource(source_dir=raw[0])
+  source.prepare()
+  plan = source.plan()
+  worker = pickle.loads(pickle.dumps(source))
+  assert worker._boxes == {} and worker._files == {}
+  with_boxes = [ref for ref in plan['train'] if ref[2]]
+  assert sorted(os.path.basename(rel) for rel, _, _ in with_boxes) == sorted(BOXES)
+  (_, values), = list(worker.read('train', with_boxes[:1]))
+  assert len(values[schema.BBOX_XMIN]) == len(BOXES[values[schema.FILENAME]])
+
+
 def test_without_sources_the_error_says_where_to_get_imagenet(tmp_path):
   with pytest.raises(ValueError, match='image-net.org'):
     imagenet.ImagenetSource()
   with pytest.raises(ValueError, match='image-net.org'):
     imagenet.ImagenetSource(source_dir=str(tmp_path))
+
+
+def test_the_command_line_says_where_to_get_imagenet(tmp_path, capsys):
+  assert convert_tool.main(['--dataset', 'imagenet', '--dataset_dir', str(tmp_path)]) == 1
+  assert 'image-net.org' in capsys.readouterr().err
+  assert os.listdir(tmp_path) == []
 
 
 def test_validation_labels_must_match_the_images(raw, tmp_path):

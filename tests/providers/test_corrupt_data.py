@@ -53,9 +53,10 @@ def faults(tmp_path_factory):
   shard0[2] = lib.example(b'this is not an image', 2)
   shard0[5] = lib.example(lib.png_bytes(_pixels())[:40], 5)
   lib.write_records(image[0], shard0)
-  return {'crc': (crc, 1, lib.record_offsets(shard1)[3], set(range(11, 16))),
-          'truncated': (truncated, 2, lib.record_offsets(shard2)[-1], {23}),
-          'image': (image, 0, lib.record_offsets(shard0)[2], {2, 5})}
+  # fault: (files, bad shard, byte offsets of its bad records, labels lost)
+  return {'crc': (crc, 1, [lib.record_offsets(shard1)[3]], set(range(11, 16))),
+          'truncated': (truncated, 2, [lib.record_offsets(shard2)[-1]], {23}),
+          'image': (image, 0, [lib.record_offsets(shard0)[i] for i in (2, 5)], {2, 5})}
 
 
 def _pixels():
@@ -83,18 +84,18 @@ def _read_until_error(provider):
 
 @pytest.mark.parametrize('fault', ['crc', 'truncated', 'image'])
 def test_eager_error_names_the_shard_after_the_good_records_before_it(faults, fault):
-  files, shard, offset, lost = faults[fault]
+  files, shard, offsets, lost = faults[fault]
   provider = ddp.DatasetDataProvider(lib.dataset(files), shuffle=False, num_epochs=1)
   labels, error = _read_until_error(provider)
   assert isinstance(error, tf.errors.DataLossError)
   assert error.file == files[shard]
-  assert str(offset) in error.message
+  assert f'{files[shard]}:{offsets[0]}' in error.message
   assert labels == list(range(min(lost)))   # everything before the bad record, in order
 
 
 @pytest.mark.parametrize('fault', ['crc', 'image'])
 def test_graph_error_names_the_shard(faults, fault):
-  files, shard, offset, _ = faults[fault]
+  files, shard, offsets, _ = faults[fault]
   with tf.Graph().as_default():
     provider = ddp.DatasetDataProvider(lib.dataset(files), shuffle=True, num_epochs=1,
                                        num_readers=3)
@@ -102,8 +103,8 @@ def test_graph_error_names_the_shard(faults, fault):
     with tf.compat.v1.Session() as sess:
       with pytest.raises(tf.errors.InvalidArgumentError) as info:
         lib.drain_session(sess, label)
-  assert f"shard '{files[shard]}'" in info.value.message
-  assert f'{files[shard]}:{offset}' in info.value.message
+  assert f'shard {files[shard]} is corrupt' in info.value.message
+  assert any(f'{files[shard]}:{o}' in info.value.message for o in offsets)
 
 
 def test_batched_error_names_the_shard(faults):
