@@ -11,6 +11,7 @@ A file already in the cache is reused when its checksum matches. Downloads go
 to a local folder; for gs:// runs, convert locally once or copy the raw files.
 """
 import hashlib
+import http.client
 import logging
 import os
 import urllib.error
@@ -79,13 +80,22 @@ def download(url, path, *, sha256=None, timeout=60, chunk_size=_CHUNK):
         offset = 0
       elif offset:
         logging.info('%s: resuming at byte %d', url, offset)
+      announced = response.headers.get('Content-Length')
+      received = 0
       with open(part, 'ab' if offset else 'wb') as f:
         for block in iter(lambda: response.read(chunk_size), b''):
           f.write(block)
-  except (urllib.error.URLError, OSError) as e:
+          received += len(block)
+  except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+    # HTTPException: a malformed status line or chunk from the server.
     raise errors.DownloadError(
         f'downloading {url} to {path} failed: {e}; run again to resume, or pass another '
         '--base_url') from None
+  # http.client ends a read quietly when the server closes the connection early.
+  if announced is not None and announced.isdigit() and received < int(announced):
+    raise errors.DownloadError(
+        f'downloading {url} to {path} failed: the server sent {received} of the {announced} '
+        'bytes it announced, then closed the connection; run again to resume')
 
   digest = sha256_of(part)
   if sha256 is not None and digest != sha256.lower():
