@@ -126,11 +126,16 @@ class Cifar10Source(sources.Source):
   def prepare(self):
     self.folder, info = self._locate()
     checksums = {}
-    names = [line.strip() for line in _read(FileSystems.join(self.folder, META)).decode(
-        'utf-8').splitlines() if line.strip()]
+    meta = FileSystems.join(self.folder, META)
+    try:
+      text = _read(meta).decode('utf-8')
+    except UnicodeDecodeError as e:
+      raise errors.SourceFormatError(
+          f'{meta}: not UTF-8 text ({e}); it should list the 10 class names, one a line') from None
+    names = [line.strip() for line in text.splitlines() if line.strip()]
     if len(names) != NUM_CLASSES:
       raise errors.SourceFormatError(
-          f'{FileSystems.join(self.folder, META)}: {len(names)} label names, CIFAR-10 has '
+          f'{meta}: {len(names)} label names, CIFAR-10 has '
           f'{NUM_CLASSES}')
     self._names = tuple(names)
     for split in sorted(BATCHES):

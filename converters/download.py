@@ -89,7 +89,8 @@ def download(url, path, *, sha256=None, timeout=60, chunk_size=_CHUNK):
   except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
     # HTTPException: a malformed status line or chunk from the server.
     raise errors.DownloadError(
-        f'downloading {url} to {path} failed: {e}; run again to resume, or pass another '
+        f'downloading {url} to {path} failed: {str(e).strip() or type(e).__name__}; run again '
+        'to resume, or pass another '
         '--base_url') from None
   # http.client ends a read quietly when the server closes the connection early.
   if announced is not None and announced.isdigit() and received < int(announced):

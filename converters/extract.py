@@ -4,14 +4,22 @@
     extract.iter_tar_files('/tmp/cache/ILSVRC2012_img_val.tar')   # (name, bytes), no disk
 
 Rejected, with an error naming the archive and the member: absolute paths,
-`..` components, links whose target lands outside the target folder, device
-files and FIFOs, and archives whose content passes `max_bytes` (a bomb). Each
-member is checked before anything of it is written, and every written path is
-resolved (symlinks included) to confirm it stays inside the target folder.
+`..` components, names holding a NUL byte, links whose target lands outside
+the target folder, device files and FIFOs, and archives whose content passes
+`max_bytes` (a bomb). Each member is checked before anything of it is
+written, and every written path is resolved (symlinks included) to confirm it
+stays inside the target folder. A corrupt or unreadable archive raises
+SourceFormatError naming it (what the tar, gzip, bz2, xz and zip readers
+raise is never passed on as is).
 """
+import contextlib
+import errno
+import lzma
 import os
+import struct
 import tarfile
 import zipfile
+import zlib
 
 from converters import errors
 
@@ -24,8 +32,42 @@ def _unsafe(archive, member, why):
       f'{archive}: member {member!r} {why}; refusing to extract this archive')
 
 
+# What the standard library's archive readers raise for corrupt input. OSError is
+# handled apart: gzip and bz2 raise it with no errno for bad data.
+# TypeError: tarfile's stream mode (iter_tar_files) calls ord() on the missing byte of a
+# truncated gzip header (CPython 3.11).
+_CORRUPT = (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError,
+            lzma.LZMAError, struct.error, UnicodeError, NotImplementedError, RuntimeError,
+            TypeError)
+# Errors of a member's name that the file system refuses: the archive's fault, not the disk's.
+_NAME_ERRNOS = (errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL)
+
+
+def _corrupt(archive, error):
+  return errors.SourceFormatError(
+      f'{archive}: corrupt or not a tar/zip archive ({type(error).__name__}: '
+      f'{str(error).strip()}); delete it and download it again')
+
+
+@contextlib.contextmanager
+def _reporting_corruption(archive):
+  """Turns what the archive readers raise for corrupt input into an error naming `archive`."""
+  try:
+    yield
+  except errors.ConversionError:
+    raise
+  except _CORRUPT as e:
+    raise _corrupt(archive, e) from e
+  except OSError as e:
+    if e.errno is not None and e.errno not in _NAME_ERRNOS:
+      raise   # a real I/O error (disk full, permissions): it names its path
+    raise _corrupt(archive, e) from e
+
+
 def _clean_name(archive, name):
   """The member's relative path, or an error if it is absolute or climbs with `..`."""
+  if '\x00' in name:
+    raise _unsafe(archive, name, 'has a NUL byte in its name')
   if name.startswith(('/', '\\')) or (len(name) > 1 and name[1] == ':'):
     raise _unsafe(archive, name, 'has an absolute path')
   parts = [p for p in name.replace('\\', '/').split('/') if p not in ('', '.')]
@@ -95,11 +137,13 @@ def extract_archive(archive, directory, *, max_bytes=DEFAULT_MAX_BYTES):
 
   Raises:
     UnsafeArchiveError: at the first unsafe member (earlier members stay).
+    SourceFormatError: if the archive is corrupt or not a tar or zip archive.
   """
   os.makedirs(directory, exist_ok=True)
-  if zipfile.is_zipfile(archive):
-    return _extract_zip(archive, directory, max_bytes)
-  return _extract_tar(archive, directory, max_bytes)
+  with _reporting_corruption(archive):
+    if zipfile.is_zipfile(archive):
+      return _extract_zip(archive, directory, max_bytes)
+    return _extract_tar(archive, directory, max_bytes)
 
 
 def _target(archive, directory, name):
@@ -170,6 +214,16 @@ def iter_tar_files(fileobj_or_path, *, archive=None, max_bytes=DEFAULT_MAX_BYTES
   skipped. Accepts a path or an open binary file (e.g. from `FileSystems.open`).
   """
   archive = archive or (fileobj_or_path if isinstance(fileobj_or_path, str) else '<tar>')
+  return _iter_tar_files(archive, fileobj_or_path, max_bytes)
+
+
+def _iter_tar_files(archive, fileobj_or_path, max_bytes):
+  """iter_tar_files' body: a generator, so corruption is reported as its items are read."""
+  with _reporting_corruption(archive):
+    yield from _iter_tar_members(archive, fileobj_or_path, max_bytes)
+
+
+def _iter_tar_members(archive, fileobj_or_path, max_bytes):
   if isinstance(fileobj_or_path, str):
     tar = tarfile.open(fileobj_or_path, 'r|*')   # pylint: disable=consider-using-with
   else:

@@ -287,5 +287,9 @@ def write_shard(*, source, plan, dataset_dir, on_bad_image='fail'):
            'bytes': writer.num_bytes, 'skipped': skipped, 'fingerprint': plan.fingerprint,
            'kept': False}
   write_atomic(stats_path, json.dumps(stats).encode('utf-8'), temp_dir)
-  replace(temp, final)
+  try:
+    replace(temp, final)
+  except errors.OutputError:
+    _delete_quietly(temp)   # the stats alone keep nothing: a rerun verifies the final file
+    raise
   return stats

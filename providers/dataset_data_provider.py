@@ -28,10 +28,15 @@ reading with an error naming the shard and the record (eager `get` raises
 is an int updated by eager `get`, and in graph mode an int64 tensor from the same
 `get_next` as `get`'s tensors (fetch it in the same `session.run`) counting the
 records skipped before that example; `as_dataset` gives it as item
-`'num_skipped'`. A corrupt record ends its shard (TensorFlow cannot find the
-next record after it), and counts as one. Decoding is isolated per example (per
-batch when batched), so a failed decode costs one small nested dataset per
-example, which is negligible next to decoding an image.
+`'num_skipped'`. TensorFlow cannot find the next record after a corrupt one, so
+a corrupt record loses the rest of its shard: with a manifest (slimdata's
+converters write one) the lost records are counted exactly, without one the
+corrupt record counts as one. Checks need uncompressed TFRecord shards (their
+sizes tell where each must end); for compressed shards and other readers,
+errors are TensorFlow's own and, with `skip_corrupt`, unreadable records are
+logged but not counted. The checks cost a few small ops per example: elements
+are numbered before the parallel decode, failed decodes are dropped by
+`ignore_errors`, and a gap in the numbers after it names the record.
 """
 import logging
 import os
@@ -47,6 +52,7 @@ _log = logging.getLogger(__name__)
 NUM_SKIPPED = 'num_skipped'
 _SKIPPED = '_skipped'   # per element: records skipped just before it (or that it stands for)
 _KEEP = '_keep'         # per element: False for markers and the end sentinel
+_DECODE_BLOCK = 32      # records decoded together when the decoder can batch them
 
 
 class DatasetDataProvider(data_provider.DataProvider):
@@ -68,7 +74,8 @@ class DatasetDataProvider(data_provider.DataProvider):
     skip_corrupt: skip and count records that cannot be read or decoded.
     data_service_address: e.g. 'grpc://dispatcher:5050': run reading and decoding on that
       tf.data service cluster, its workers sharing the files (dynamic sharding).
-    num_parallel_calls: examples (or batches) decoded at once; AUTOTUNE by default.
+    num_parallel_calls: examples (or batches) decoded at once; twice the CPU count (at
+      most 64) by default.
 
   Raises:
     ValueError: for invalid arguments, `record_key` naming a dataset item, or no files.
@@ -98,7 +105,9 @@ class DatasetDataProvider(data_provider.DataProvider):
     self._record_key = record_key
     self._skip_corrupt = bool(skip_corrupt)
     self._service = data_service_address
-    self._parallel = num_parallel_calls or tf.data.AUTOTUNE
+    # Decoding is ordered (to name failures), so a slow image holds the others back; twice
+    # as many decodes in flight as cores keeps the cores busy (AUTOTUNE chose ~half that).
+    self._parallel = num_parallel_calls or min(64, 2 * (os.cpu_count() or 1))
     self._deterministic = seed is not None or not shuffle
     files = parallel_reader.get_data_files(dataset.data_sources)
     self._read_args = dict(
@@ -209,12 +218,16 @@ class DatasetDataProvider(data_provider.DataProvider):
     records = parallel_reader.read_records(on_corrupt='mark' if checked else 'raise',
                                            **self._read_args)
     ds = None
-    batched = (batch_size is not None and not self._skip_corrupt and preprocess_fn is None and
+    # Decoding a batch at a time is vectorised; without batch_size, blocks are decoded and
+    # split again. Skipping needs a decode per example, so that one bad image costs one.
+    batched = (not self._skip_corrupt and preprocess_fn is None and
                hasattr(self._decoder, 'decode_batch'))
     if batched:
+      block = batch_size or _DECODE_BLOCK
       try:
-        ds = self._decode_stage(records.batch(batch_size, drop_remainder=drop_remainder),
-                                self._decode_batch(decode_items), batched, checked)
+        ds = self._decode_stage(
+            records.batch(block, drop_remainder=drop_remainder and batch_size is not None),
+            self._decode_batch(decode_items), batched, checked)
       except (ValueError, TypeError) as e:  # decode_batch cannot batch these items
         _log.info('decoding one example at a time: %s', e)
         batched = False
@@ -232,6 +245,8 @@ class DatasetDataProvider(data_provider.DataProvider):
         ds = ds.filter(_plain(lambda e: e[_KEEP]))
     keep = items + ([_SKIPPED, _KEEP] if keep_markers and self._skip_corrupt else [])
     ds = ds.map(_plain(lambda e: {i: e[_item_field(i, self._record_key)] for i in keep}))
+    if batched and batch_size is None:
+      ds = ds.unbatch()
     if batch_size is not None and not batched:
       ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if batch_size is not None and drop_remainder:
@@ -240,8 +255,9 @@ class DatasetDataProvider(data_provider.DataProvider):
     return ds.prefetch(tf.data.AUTOTUNE)
 
   def _decode_one(self, decode_items, preprocess_fn=None):
-    # The user's function keeps AutoGraph (Python `if` on tensors); ours are traced as is.
-    preprocess = None if preprocess_fn is None else tf.function(preprocess_fn)
+    # The user's function keeps AutoGraph (Python `if` on tensors), converted once and
+    # traced inline; ours are traced as written.
+    preprocess = None if preprocess_fn is None else tf.autograph.to_graph(preprocess_fn)
 
     def decode(e):
       out = dict(zip(decode_items, self._decoder.decode(e[parallel_reader.RECORD],

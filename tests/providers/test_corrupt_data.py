@@ -83,9 +83,11 @@ def _read_until_error(provider):
 
 
 @pytest.mark.parametrize('fault', ['crc', 'truncated', 'image'])
-def test_eager_error_names_the_shard_after_the_good_records_before_it(faults, fault):
+def test_eager_error_names_the_record_after_the_good_records_before_it(faults, fault):
+  """Images of any size are decoded one by one: the error names the very record."""
   files, shard, offsets, lost = faults[fault]
-  provider = ddp.DatasetDataProvider(lib.dataset(files), shuffle=False, num_epochs=1)
+  provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False,
+                                     num_epochs=1)
   labels, error = _read_until_error(provider)
   assert isinstance(error, tf.errors.DataLossError)
   assert error.file == files[shard]
@@ -93,12 +95,23 @@ def test_eager_error_names_the_shard_after_the_good_records_before_it(faults, fa
   assert labels == list(range(min(lost)))   # everything before the bad record, in order
 
 
+@pytest.mark.parametrize('fault', ['crc', 'truncated', 'image'])
+def test_eager_error_names_the_shard_when_decoding_blocks(faults, fault):
+  """Fixed-shape images are decoded 32 at a time: the error names the shard (and the
+  block), and comes before the block's first example."""
+  files, shard, _, lost = faults[fault]
+  provider = ddp.DatasetDataProvider(lib.dataset(files), shuffle=False, num_epochs=1)
+  labels, error = _read_until_error(provider)
+  assert error.file == files[shard]
+  assert labels == list(range(len(labels))) and len(labels) <= min(lost)
+
+
 @pytest.mark.parametrize('fault', ['crc', 'image'])
 def test_graph_error_names_the_shard(faults, fault):
   files, shard, offsets, _ = faults[fault]
   with tf.Graph().as_default():
-    provider = ddp.DatasetDataProvider(lib.dataset(files), shuffle=True, num_epochs=1,
-                                       num_readers=3)
+    provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=True,
+                                       num_epochs=1, num_readers=3)
     [label] = provider.get(['label'])
     with tf.compat.v1.Session() as sess:
       with pytest.raises(tf.errors.InvalidArgumentError) as info:
