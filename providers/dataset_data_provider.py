@@ -5,9 +5,10 @@
     for batch in provider.as_dataset(['image', 'label'], batch_size=32): ...   # eager / Keras
 
 The engine is `tf.data`: `parallel_reader.read_records` interleaves the shards
-and shuffles the records, then records are decoded in parallel, or, for
-`as_dataset(batch_size=...)` with a decoder that has `decode_batch`, batched first
-and decoded a batch at a time. No Python runs per example.
+and shuffles the records, which are then decoded in parallel: a batch (or, for
+single examples, a block of 32 split again afterwards) at a time by
+`decoder.decode_batch` when it can batch the items (fixed-shape images), else one
+at a time. No Python runs per example.
 
 Graph mode. The provider builds a one-shot iterator at construction, so no
 initializer has to run (`local_variables_initializer` may or may not be run; no
@@ -416,5 +417,6 @@ def _read_error_message(marker):
   return tf.strings.join([
       errors.TAG, ': shard ', _shard_of(marker), ' is corrupt or truncated: no valid '
       'record at byte ', tf.strings.regex_replace(marker, '^.*:', ''), ' (record ', marker,
-      '; TensorFlow stops reading a shard there). Re-convert or re-copy it (tools/verify.py checks every '
-      'shard), or pass skip_corrupt=True to skip what cannot be read.'])
+      '; TensorFlow stops reading a shard there). Re-convert or re-copy it '
+      '(tools/verify.py checks every shard), or pass skip_corrupt=True to skip what cannot '
+      'be read.'])

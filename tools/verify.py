@@ -63,7 +63,8 @@ def main(argv=None):
   if args.max_problems_per_shard < 1:
     raise SystemExit(f'--max_problems_per_shard must be at least 1, got '
                      f'{args.max_problems_per_shard}')
-  from descriptors import errors, verification
+  from converters import verification
+  from descriptors import errors
   try:
     report = verification.verify_dataset(
         dataset_dir=args.dataset_dir, dataset_name=args.dataset_name,

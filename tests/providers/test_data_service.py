@@ -1,6 +1,7 @@
 """data_service_address: the same pipeline on a tf.data service cluster (dispatcher + 2 workers,
 started here on loopback); the workers share the files, each example is read once."""
 import collections
+import gc
 
 import pytest
 import tensorflow as tf
@@ -19,6 +20,9 @@ def cluster():
   workers = [service.WorkerServer(service.WorkerConfig(dispatcher_address=address, port=0))
              for _ in range(2)]
   yield dispatcher.target, workers
+  # Release every client iterator while the dispatcher still answers: one collected later
+  # would wait for the stopped dispatcher and stall whatever test runs then.
+  gc.collect()
   for w in workers:
     w.stop()
   dispatcher.stop()
@@ -47,3 +51,5 @@ def test_data_service_batched_and_eager_get(cluster, dataset):
   assert sorted(int(l) for b in batches for l in b['label']) == list(range(24))
   got = lib.drain_eager(provider, ['label'])
   assert sorted(int(l) for [l] in got) == list(range(24))
+  del provider
+  gc.collect()

@@ -10,7 +10,7 @@ from PIL import Image
 
 from descriptors import manifest as manifest_lib
 from descriptors import schema
-from descriptors import verification
+from converters import verification
 
 LABEL_NAMES = ('red', 'green', 'blue')
 TRAIN = 'toy_train_00000-of-00002.tfrecord'

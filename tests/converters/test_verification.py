@@ -1,4 +1,4 @@
-"""descriptors.verification: what check_record and verify_shard find in records and shard files."""
+"""converters.verification: what check_record and verify_shard find in records and shard files."""
 import hashlib
 import io
 
@@ -8,7 +8,7 @@ from PIL import Image
 
 from descriptors import manifest as manifest_lib
 from descriptors import schema
-from descriptors import verification
+from converters import verification
 
 
 def encoded(pixels, image_format):

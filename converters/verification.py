@@ -18,6 +18,8 @@ import logging
 import os
 import re
 
+from converters import errors as converter_errors
+from converters import tfrecord
 from descriptors import loading
 from descriptors import schema
 
@@ -156,8 +158,6 @@ def verify_shard(path, *, split, expected, check_records=True, label_range=None,
   byte is caught by both checks.
   """
   import tensorflow as tf
-  from converters import errors as converter_errors
-  from converters import tfrecord
   name = expected.file
   if not tf.io.gfile.exists(path):
     return ShardResult(
