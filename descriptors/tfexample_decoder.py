@@ -434,7 +434,10 @@ class Image(ItemHandler):
     def unknown():
       failed = tf.debugging.Assert(False, [
           f'feature {self._image_key!r} is not a JPEG, PNG, GIF or BMP image and its format '
-          f'is not raw; format:', image_format])
+          f'is not raw; format:',
+          # The format is user bytes: invalid UTF-8 in an error message would make
+          # TensorFlow raise UnicodeDecodeError instead of InvalidArgumentError.
+          tf.strings.unicode_transcode(image_format, 'UTF-8', 'UTF-8', errors='replace')])
       with tf.control_dependencies([failed]):
         return finish(tf.zeros([0, 0, channels or 1], tf.uint8)
                       if self._shape is None else tf.zeros(self._shape, tf.uint8))

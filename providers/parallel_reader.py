@@ -173,7 +173,13 @@ def read_records(data_sources, reader_class=None, *, reader_kwargs=None, num_epo
   deterministic = seed is not None or not shuffle
 
   def per_file(filename, size, count, file_index):
-    records = make_reader(filename)
+    if checked:
+      # ignore_errors (here and after decoding) would retry a failed open forever: the
+      # reader does not move past a file it cannot open. A shard that vanished since it
+      # was statted is read as no file, so the size check names it.
+      records = make_reader(tf.io.matching_files(_glob_escape(filename)))
+    else:
+      records = make_reader(filename)
     if checked or skip_corrupt:
       records = records.ignore_errors(log_warning=True)
     return _keyed(records, filename, size, count, file_index, checked=checked,
@@ -245,13 +251,16 @@ def _keyed(records, filename, size, count, file_index, *, checked, skip_corrupt,
       mine = tf.equal((file_index + indices) % num_shards, shard_index)
       element = {k: tf.boolean_mask(v, mine) for k, v in element.items()}
     if checked:
-      bad = tf.logical_and(is_end, tf.not_equal(offset, size))
+      # Short of its size, or (cut at a record boundary, or empty) of the manifest's count.
+      bad = tf.logical_and(is_end, tf.logical_or(tf.not_equal(offset, size), count > index))
       if not skip_corrupt:
         message = tf.strings.join([
             errors.TAG, ': shard ', filename, ' is corrupt or truncated: no valid record '
             'at byte ', tf.strings.as_string(offset), ' of ', tf.strings.as_string(size),
             ' (record ', filename, ':', tf.strings.as_string(offset), ', after ',
-            tf.strings.as_string(index), ' good records). Re-convert or re-copy '
+            tf.strings.as_string(index), ' good records',
+            tf.where(count >= 0, tf.strings.join([' of ', tf.strings.as_string(count)]), ''),
+            '). Re-convert or re-copy '
             'it (tools/verify.py checks every shard), or pass skip_corrupt=True to skip what '
             'cannot be read.'])
         check = tf.debugging.Assert(tf.logical_not(bad), [message], summarize=1)
@@ -272,6 +281,11 @@ def _keyed(records, filename, size, count, file_index, *, checked, skip_corrupt,
   ds = blocks.concatenate(end).scan((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
                                     _plain(step))
   return ds.unbatch()
+
+
+def _glob_escape(filename):
+  """`filename` as a glob pattern that matches only itself."""
+  return tf.strings.regex_replace(filename, r'([*?\[\\])', r'\\\1')
 
 
 def _mine(start, stop, file_index, num_shards, shard_index):

@@ -1,0 +1,335 @@
+"""Fuzzing `TFExampleDecoder`: malformed records never crash, hang or fail with an unnamed error.
+
+A seeded mutation loop (the same cases every run) over valid serialized Examples of
+the IMAGE schema (PNG, gray PNG, JPEG, GIF, BMP) and the ImageNet schema (JPEG with
+boxes): bit flips, truncation, random bytes, inserted and duplicated ranges, features
+of the wrong type or count, box lists of unequal length, and bad image bytes under a
+valid Example. Each input goes through a `tf.function`-compiled decode of every item.
+
+Guaranteed (and checked here): the decode returns items of the promised dtype and
+rank, or raises `tf.errors.InvalidArgumentError` - never another exception type, a
+crash of the process, or a hang (the loop runs in a thread joined with a bound).
+Read through a provider, a record that fails to decode is named by its shard and
+record (`errors.CorruptDataError`), and `skip_corrupt` skips exactly the records the
+direct decode rejects. docs/RELIABILITY.md reports the counts (`-s` prints them).
+"""
+import collections
+import io
+import os
+import threading
+
+import numpy as np
+from PIL import Image
+import pytest
+import tensorflow as tf
+
+from descriptors import dataset as dataset_lib
+from descriptors import imagenet
+from descriptors import loading
+from descriptors import schema
+from descriptors import tfexample_decoder as td
+from providers import dataset_data_provider as ddp
+from providers import errors
+from tests.providers import providers_testlib as lib
+
+CASES_PER_DECODER = 10000
+# A bound against hanging, not a timing: the loop takes a few seconds per 10,000 cases.
+HANG_BOUND_S = 300
+_KIND_OF = {f.key: f.kind for f in schema.IMAGENET.features}
+
+
+def _encode(pixels, fmt, **kwargs):
+  buf = io.BytesIO()
+  Image.fromarray(pixels).save(buf, fmt, **kwargs)
+  return buf.getvalue()
+
+
+def _image_decoder():
+  return td.TFExampleDecoder(schema.IMAGE.keys_to_features(),
+                             {'image': td.Image(channels=3), 'label': td.Tensor(schema.LABEL)})
+
+
+def _seed_values(rng):
+  """{name: (schema, feature values)}: valid examples the mutations start from."""
+  rgb = rng.randint(0, 256, (6, 5, 3), np.uint8)
+  gray = rng.randint(0, 256, (7, 4), np.uint8)
+  image = {schema.LABEL: 3, schema.HEIGHT: 6, schema.WIDTH: 5}
+  boxes = {schema.BBOX_YMIN: [0.1, 0.2], schema.BBOX_XMIN: [0.0, 0.3],
+           schema.BBOX_YMAX: [0.5, 0.9], schema.BBOX_XMAX: [0.6, 1.0],
+           schema.BBOX_LABEL: [7, 7]}
+  imagenet_values = dict(image, **{schema.ENCODED: _encode(rgb, 'JPEG', quality=90),
+                                   schema.FORMAT: 'jpeg', schema.SYNSET: 'n01440764',
+                                   schema.TEXT: 'tench', schema.FILENAME: 'n01440764_1.JPEG'})
+  return {
+      'png': (schema.IMAGE, dict(image, **{schema.ENCODED: _encode(rgb, 'PNG'),
+                                           schema.FORMAT: 'png'})),
+      'gray png': (schema.IMAGE, dict(image, **{schema.ENCODED: _encode(gray, 'PNG'),
+                                                schema.FORMAT: 'png'})),
+      'jpeg': (schema.IMAGE, dict(image, **{schema.ENCODED: _encode(rgb, 'JPEG'),
+                                            schema.FORMAT: 'jpeg'})),
+      'gif': (schema.IMAGE, dict(image, **{schema.ENCODED: _encode(rgb, 'GIF'),
+                                           schema.FORMAT: 'gif'})),
+      'bmp': (schema.IMAGE, dict(image, **{schema.ENCODED: _encode(rgb, 'BMP'),
+                                           schema.FORMAT: 'bmp'})),
+      'imagenet': (schema.IMAGENET, dict(imagenet_values, **boxes)),
+      'imagenet, no boxes': (schema.IMAGENET, imagenet_values),
+  }
+
+
+def _as_list(value):
+  return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _proto(values, kinds):
+  """A serialized Example with `values[key]` stored as `kinds[key]` ('bytes', 'int64',
+  'float'), whatever the schema says: how wrong feature types are made."""
+  feature = {}
+  for key, value in values.items():
+    items = _as_list(value)
+    kind = kinds.get(key, _KIND_OF[key])
+    if kind == 'bytes':
+      items = [v if isinstance(v, bytes) else str(v).encode() for v in items]
+      feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=items))
+    elif kind == 'int64':
+      items = [int(v) if isinstance(v, (int, float)) else len(v) for v in items]
+      feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=items))
+    else:
+      items = [float(v) if isinstance(v, (int, float)) else float(len(v)) for v in items]
+      feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=items))
+  return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def _bad_image(rng, encoded):
+  """Image bytes that are not a sound image of the format their header claims."""
+  choice = rng.randint(6)
+  if choice == 0:
+    return encoded[:rng.randint(len(encoded))]                      # cut
+  if choice == 1:
+    return encoded[:8] + rng.bytes(rng.randint(1, 200))             # header, then noise
+  if choice == 2:
+    return rng.bytes(rng.randint(0, 300))                           # noise
+  damaged = bytearray(encoded)
+  for _ in range(rng.randint(1, 9)):                                # flips in the body
+    damaged[rng.randint(len(damaged))] ^= 1 << rng.randint(8)
+  if choice == 3:
+    return bytes(damaged)
+  if choice == 4:
+    return b'\xff\xd8\xff' + bytes(damaged[3:])                     # claims to be a JPEG
+  return b'\x89PNG' + bytes(damaged[4:])                            # claims to be a PNG
+
+
+def _mutate_bytes(rng, data):
+  data = bytearray(data)
+  for _ in range(rng.randint(1, 5)):
+    op = rng.randint(5)
+    if op == 0 and data:                                            # bit flip
+      data[rng.randint(len(data))] ^= 1 << rng.randint(8)
+    elif op == 1 and data:                                          # truncation
+      del data[rng.randint(len(data)):]
+    elif op == 2:                                                   # insertion
+      at = rng.randint(len(data) + 1)
+      data[at:at] = rng.bytes(rng.randint(1, 16))
+    elif op == 3 and data:                                          # duplicated range
+      start = rng.randint(len(data))
+      data[start:start] = data[start:start + rng.randint(1, 64)]
+    elif op == 4 and data:                                          # boundary values
+      at = rng.randint(len(data))
+      data[at:at + 4] = [b'\xff\xff\xff\xff', b'\x00\x00\x00\x00', b'\x80\x80\x80\x80',
+                         b'\x7f\xff\xff\xff'][rng.randint(4)]
+  return bytes(data)
+
+
+def make_inputs(seeds, count, seed):
+  """`count` (kind of mutation, serialized record) pairs from the `seeds`."""
+  rng = np.random.RandomState(seed)
+  names = sorted(seeds)
+  out = []
+  for _ in range(count):
+    record_schema, values = seeds[names[rng.randint(len(names))]]
+    values = dict(values)
+    kind = ['bytes', 'bytes', 'bytes', 'random', 'types', 'counts', 'image', 'image'][
+        rng.randint(8)]
+    if kind == 'bytes':
+      record = _mutate_bytes(rng, record_schema.encode_example(values))
+    elif kind == 'random':
+      record = rng.bytes(rng.randint(0, 400))
+    elif kind == 'types':
+      keys = sorted(values)
+      wrong = {}
+      for key in rng.choice(keys, rng.randint(1, 4), replace=False):
+        wrong[key] = [k for k in ('bytes', 'int64', 'float') if k != _KIND_OF[key]][
+            rng.randint(2)]
+      record = _proto(values, wrong)
+    elif kind == 'counts':
+      # Scalars given 0 or 2+ values; box lists of unequal length.
+      for key in rng.choice(sorted(values), rng.randint(1, 3), replace=False):
+        items = _as_list(values[key])
+        values[key] = [] if rng.randint(2) else items * rng.randint(2, 4)
+        if key in (schema.BBOX_XMIN, schema.BBOX_YMAX):
+          values[key] = items[:1]
+      record = _proto(values, {})
+    else:
+      values[schema.ENCODED] = _bad_image(rng, values[schema.ENCODED])
+      if rng.randint(4) == 0:
+        values[schema.FORMAT] = ['raw', 'RAW', 'png', 'jpeg', ''][rng.randint(5)]
+      record = record_schema.encode_example(values)
+    out.append((kind, record))
+  return out
+
+
+def _compiled(decoder):
+  items = decoder.list_items()
+
+  @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
+  def decode(serialized):
+    return dict(zip(items, decoder.decode(serialized, items)))
+  return decode
+
+
+def _check_items(out):
+  """The promised dtypes and ranks of a successful decode."""
+  image = out['image']
+  assert image.dtype == tf.uint8 and image.shape.rank == 3 and image.shape[-1] == 3
+  assert out['label'].dtype == tf.int64 and out['label'].shape.rank == 0
+  if 'object/bbox' in out:
+    assert out['object/bbox'].dtype == tf.float32 and out['object/bbox'].shape[1] == 4
+    assert out['object/label'].shape.rank == 1
+
+
+def fuzz(decoder, inputs):
+  """Runs every input through the compiled decode, in a thread joined with a bound.
+
+  Returns ({(mutation kind, outcome): count}, [index of each rejected input]); outcome is
+  'ok' or the exception's type name. Exceptions other than tf.errors.OpError propagate.
+  """
+  decode = _compiled(decoder)
+  decode.get_concrete_function()   # trace before the loop
+  tally = collections.Counter()
+  rejected = []
+  state = {'index': 0}
+
+  def loop():
+    for i, (kind, record) in enumerate(inputs):
+      state['index'] = i
+      try:
+        _check_items(decode(tf.constant(record)))
+        tally[kind, 'ok'] += 1
+      except tf.errors.OpError as e:
+        tally[kind, type(e).__name__] += 1
+        rejected.append(i)
+      except UnicodeDecodeError:
+        # TensorFlow's parse error quotes the record's bytes; through a tf.function,
+        # TensorFlow itself fails to decode that message (see docs/RELIABILITY.md).
+        tally[kind, 'UnicodeDecodeError'] += 1
+        rejected.append(i)
+    state['done'] = True
+
+  def run():
+    try:
+      loop()
+    except BaseException as e:  # pylint: disable=broad-except
+      state['error'] = (state['index'], e)
+  thread = threading.Thread(target=run, daemon=True)
+  thread.start()
+  thread.join(HANG_BOUND_S)
+  assert not thread.is_alive(), (
+      f'decoding input {state["index"]} did not end within {HANG_BOUND_S} s: '
+      f'{inputs[state["index"]][1][:200]!r}')
+  if 'error' in state:
+    index, error = state['error']
+    raise AssertionError(f'input {index} ({inputs[index][0]}: {inputs[index][1][:200]!r}) '
+                         f'raised {type(error).__name__}: {error}') from error
+  return tally, rejected
+
+
+def _report(name, tally):
+  outcomes = collections.Counter()
+  for (_, outcome), n in tally.items():
+    outcomes[outcome] += n
+  print(f'\n{name}: {sum(outcomes.values())} inputs, {dict(sorted(outcomes.items()))}')
+  for kind in sorted({k for k, _ in tally}):
+    print(f'  {kind}: ' + ', '.join(f'{o} {n}' for (k, o), n in sorted(tally.items())
+                                     if k == kind))
+
+
+@pytest.fixture(scope='module')
+def seeds():
+  return _seed_values(np.random.RandomState(0))
+
+
+@pytest.fixture(scope='module')
+def image_run(seeds):
+  image_seeds = {k: v for k, v in seeds.items() if v[0] is schema.IMAGE}
+  inputs = make_inputs(image_seeds, CASES_PER_DECODER, seed=1)
+  return inputs, fuzz(_image_decoder(), inputs)
+
+
+def test_seeds_decode():
+  """The mutations start from records that decode: a rejection is the mutation's doing."""
+  seeds = _seed_values(np.random.RandomState(0))
+  for name, (record_schema, values) in seeds.items():
+    decoder = _image_decoder() if record_schema is schema.IMAGE else loading.make_decoder(
+        imagenet.SPEC)
+    out = _compiled(decoder)(tf.constant(record_schema.encode_example(values)))
+    _check_items(out)
+    assert out['image'].shape[:2] == (values[schema.HEIGHT], values[schema.WIDTH]) or (
+        name == 'gray png'), name
+  assert out['object/bbox'].shape == (0, 4)    # 'imagenet, no boxes' came last
+
+
+def test_image_schema_decoder_rejects_only_with_invalid_argument(image_run):
+  inputs, (tally, _) = image_run
+  _report('IMAGE schema, image + label', tally)
+  assert sum(tally.values()) == len(inputs) == CASES_PER_DECODER
+  assert {outcome for _, outcome in tally} <= {'ok', 'InvalidArgumentError',
+                                                'UnicodeDecodeError'}
+  assert {k for k, o in tally if o == 'UnicodeDecodeError'} <= {'bytes', 'random'}
+  # The loop exercised both paths for every kind of mutation.
+  for kind in ('bytes', 'random', 'types', 'counts', 'image'):
+    assert tally[kind, 'InvalidArgumentError'] > 0, kind
+  assert sum(n for (_, o), n in tally.items() if o == 'ok') > 100
+
+
+def test_imagenet_decoder_with_boxes_rejects_only_with_invalid_argument(seeds):
+  imagenet_seeds = {k: v for k, v in seeds.items() if v[0] is schema.IMAGENET}
+  inputs = make_inputs(imagenet_seeds, CASES_PER_DECODER, seed=2)
+  tally, _ = fuzz(loading.make_decoder(imagenet.SPEC), inputs)
+  _report('ImageNet schema, image + label + text + boxes + box labels', tally)
+  assert sum(tally.values()) == CASES_PER_DECODER
+  assert {outcome for _, outcome in tally} <= {'ok', 'InvalidArgumentError',
+                                                'UnicodeDecodeError'}
+  assert {k for k, o in tally if o == 'UnicodeDecodeError'} <= {'bytes', 'random'}
+  assert tally['counts', 'InvalidArgumentError'] > 0 and tally['types', 'ok'] >= 0
+  assert sum(n for (_, o), n in tally.items() if o == 'ok') > 100
+
+
+def test_fuzzed_records_in_a_shard_are_named_or_skipped_exactly(image_run, tmp_path):
+  """40 fuzzed records among 40 good ones: the provider names the shard and record of the
+  first one the direct decode rejects, and skip_corrupt skips exactly those it rejects."""
+  inputs, (_, rejected) = image_run
+  rejected = set(rejected)
+  good = [lib.example(lib.png_bytes(np.full((6, 5, 3), i, np.uint8)), 1000 + i)
+          for i in range(40)]
+  records, bad_positions = [], []
+  for i in range(40):          # alternate a good record and the next fuzzed one
+    records.append(good[i])
+    if i in rejected:
+      bad_positions.append(len(records))
+    records.append(inputs[i][1])
+  path = lib.write_records(str(tmp_path / 'fuzzed-00000-of-00001.tfrecord'), records)
+  dataset = dataset_lib.Dataset(data_sources=[path], reader=tf.compat.v1.TFRecordReader,
+                                decoder=_image_decoder(), num_samples=len(records))
+  assert bad_positions, 'no rejected input among the first 40'
+
+  provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1)
+  with pytest.raises(errors.CorruptDataError) as info:
+    while True:
+      provider.get(['label'])
+  first_bad = lib.record_offsets(records)[bad_positions[0]]
+  assert info.value.file == path
+  assert f'{path}:{first_bad}' in info.value.message
+
+  skipping = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1, skip_corrupt=True)
+  got = lib.drain_eager(skipping, ['label'])
+  assert len(got) == len(records) - len(bad_positions)
+  assert skipping.num_skipped == len(bad_positions)
