@@ -2,7 +2,7 @@
 
 64 small PNG examples in 2 shards. The provider runs 50 epochs in graph mode (one
 session, OutOfRangeError at the end, every example exactly 50 times) and in eager
-mode (`as_dataset` and eager `get`); `QueueRunners` is entered and left 40 times on
+mode (`as_dataset` and eager `get`); `QueueRunners` is entered and left 200 times on
 one graph with `tf.compat.v1.train.batch` on top of the provider, a new session each
 time. Resident memory (/proc/self/status VmRSS) and threads (threading.active_count,
 /proc/self/task) are taken after a warm-up and at the end; `-s` prints them for
@@ -22,8 +22,8 @@ from tests.providers import providers_testlib as lib
 EPOCHS = 50
 NUM_EXAMPLES = 64
 # Each entry needs a new session (a session's queues stay closed after an exit), and a new
-# session instantiates the provider's pipeline again (~0.4 s here): 40 entries, not 200.
-ENTRIES = 40
+# session instantiates the provider's pipeline again (~0.4 s here).
+ENTRIES = 200
 RSS_GROWTH_BOUND_MB = 30
 
 
