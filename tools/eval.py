@@ -101,8 +101,11 @@ def main(argv=None):
       variables_to_restore = slim.get_variables_to_restore()
 
     names_to_values, names_to_updates = build_metrics(logits, labels, num_classes)
-    for name, value in names_to_values.items():
-      tf.compat.v1.summary.scalar(f'eval/{name}', value)
+    # Only the metrics: other summaries in the graph (input images) would read past the
+    # split's single epoch.
+    summary_op = tf.compat.v1.summary.merge(
+        [tf.compat.v1.summary.scalar(f'eval/{name}', value)
+         for name, value in names_to_values.items()])
 
     num_batches = args.max_num_batches  # None: until the split's single epoch ends.
     if num_batches is None:
@@ -110,7 +113,7 @@ def main(argv=None):
             f'({math.ceil(dataset.num_samples / args.batch_size)} batches).')
     common = dict(master=args.master, logdir=args.eval_dir, num_evals=num_batches,
                   eval_op=list(names_to_updates.values()), final_op=names_to_values,
-                  variables_to_restore=variables_to_restore)
+                  summary_op=summary_op, variables_to_restore=variables_to_restore)
     if args.eval_interval_secs > 0:
       results = slim.evaluation.evaluation_loop(
           checkpoint_dir=args.checkpoint_path, eval_interval_secs=args.eval_interval_secs,
