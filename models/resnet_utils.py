@@ -120,3 +120,21 @@ def bottleneck_blocks(unit_fn, num_units, base_depths=(64, 128, 256, 512), strid
     blocks.append(Block(f'block{index + 1}', unit_fn,
                         [unit] * (units - 1) + [dict(unit, stride=stride)]))
   return blocks
+
+
+def classification_head(net, end_points, scope_name, *, num_classes, global_pool,
+                        spatial_squeeze):
+  """ResNet's end, shared by v1 and v2: global pool, 1x1 logits, squeeze, softmax.
+
+  Adds each output to `end_points` under research/slim's names and returns the last.
+  """
+  if global_pool:
+    net = end_points['global_pool'] = tf.reduce_mean(net, [1, 2], name='pool5', keepdims=True)
+  if num_classes:
+    net = end_points[scope_name + '/logits'] = slim.conv2d(
+        net, num_classes, [1, 1], activation_fn=None, normalizer_fn=None, scope='logits')
+    if spatial_squeeze:
+      net = end_points[scope_name + '/spatial_squeeze'] = tf.squeeze(
+          net, [1, 2], name='SpatialSqueeze')
+    end_points['predictions'] = slim.softmax(net, scope='predictions')
+  return net

@@ -88,16 +88,9 @@ def resnet_v1(inputs, blocks, num_classes=None, is_training=True, global_pool=Tr
         net = resnet_utils.stack_blocks_dense(net, blocks, output_stride,
                                               store_non_strided_activations)
         end_points = slim.utils.convert_collection_to_dict(end_points_collection)
-        if global_pool:
-          net = end_points['global_pool'] = tf.reduce_mean(net, [1, 2], name='pool5',
-                                                           keepdims=True)
-        if num_classes:
-          net = end_points[sc.name + '/logits'] = slim.conv2d(
-              net, num_classes, [1, 1], activation_fn=None, normalizer_fn=None, scope='logits')
-          if spatial_squeeze:
-            net = end_points[sc.name + '/spatial_squeeze'] = tf.squeeze(
-                net, [1, 2], name='SpatialSqueeze')
-          end_points['predictions'] = slim.softmax(net, scope='predictions')
+        net = resnet_utils.classification_head(
+            net, end_points, sc.name, num_classes=num_classes, global_pool=global_pool,
+            spatial_squeeze=spatial_squeeze)
   return net, end_points
 
 
