@@ -17,7 +17,7 @@ $(STAMP): $(PY) setup.py requirements.txt
 install: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n auto tests
 
 demo: $(STAMP)
 	$(PY) tools/demo.py --workdir demo_data

@@ -16,5 +16,5 @@ setuptools.setup(
         'tqdm',
         'google-crc32c',
     ],
-    extras_require={'test': ['pytest', 'hypothesis', 'tf-slim', 'tf-keras']},
+    extras_require={'test': ['pytest', 'pytest-xdist', 'hypothesis', 'tf-slim', 'tf-keras']},
 )

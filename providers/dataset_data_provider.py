@@ -54,6 +54,7 @@ NUM_SKIPPED = 'num_skipped'
 _SKIPPED = '_skipped'   # per element: records skipped just before it (or that it stands for)
 _KEEP = '_keep'         # per element: False for markers and the end sentinel
 _DECODE_BLOCK = 32      # records decoded together when the decoder can batch them
+_HEARTBEAT = 256        # blocks between the sentinels that let the decode check run
 
 
 class DatasetDataProvider(data_provider.DataProvider):
@@ -288,24 +289,41 @@ class DatasetDataProvider(data_provider.DataProvider):
     """Decodes in parallel; a record that fails is named in an error, or skipped and counted.
 
     `ignore_errors` drops a failed decode; elements are numbered before decoding, so a gap
-    in the numbers after it shows what was dropped, and each element carries a description
-    of the one before it, which names the record (or, for a batch, the shards) at fault.
-    Read markers (unreadable rest of a shard) and an end sentinel, which closes a final
-    gap, bypass decoding. An element's kind is its `skipped` field: 0 for a record, the
-    records lost for a read marker, -1 for the end sentinel.
+    in the numbers after it shows what was dropped, and each element carries the key(s) of
+    the one before it, which name the record (or, for a batch, the shards) at fault.
+    Read markers (unreadable rest of a shard) and sentinels bypass decoding: a sentinel
+    after every `_HEARTBEAT` blocks and one at the end close any gap, so a dataset whose
+    every decode fails raises even when it repeats forever. An element's kind is its
+    `skipped` field: 0 for a record, the records lost for a read marker, -1 for a sentinel.
+
+    Each tf.data stage costs tens of microseconds per element, so numbering runs on blocks
+    of records, error messages are built only on failure, and without `skip_corrupt` the
+    check is a stateless map.
     """
     skipped = parallel_reader.SKIPPED
-    end = {k: tf.zeros([1] if batched else [], s.dtype)
-           for k, s in records.element_spec.items()}
+    blocks = records if batched else records.batch(_DECODE_BLOCK)
+    end = {k: tf.zeros([1], s.dtype) for k, s in records.element_spec.items()}
     end[skipped] = end[skipped] - 1
-    ds = records.concatenate(tf.data.Dataset.from_tensors(end))
+    sentinel = tf.data.Dataset.from_tensors(end)
+    beat = tf.data.Dataset.from_tensor_slices(tf.constant([0] * _HEARTBEAT + [1], tf.int64))
+    blocks = tf.data.Dataset.choose_from_datasets([blocks, sentinel.repeat()], beat.repeat(),
+                                                  stop_on_empty_dataset=True)
+    blocks = blocks.concatenate(sentinel)
 
-    def number(state, e):
+    def number(state, b):
       index, previous = state
-      e = dict(e)
-      e['_index'], e['_previous'] = index, previous
-      return (index + 1, _describe(e, batched)), e
-    ds = ds.scan((tf.constant(0, tf.int64), tf.constant('')), _plain(number))
+      b = dict(b)
+      keys = b[parallel_reader.KEY]
+      if batched:
+        b['_index'], b['_previous'] = index, previous
+        return (index + 1, keys), b
+      b['_index'] = index + tf.range(tf.size(keys, out_type=tf.int64))
+      b['_previous'] = tf.concat([[previous], keys[:-1]], 0)
+      return (index + tf.size(keys, out_type=tf.int64), keys[-1]), b
+    ds = blocks.scan((tf.constant(0, tf.int64), tf.constant([''] if batched else '')),
+                     _plain(number))
+    if not batched:
+      ds = ds.unbatch()
 
     def guarded_decode(e):
       kind = tf.reduce_max(e[skipped]) if batched else e[skipped]
@@ -327,24 +345,56 @@ class DatasetDataProvider(data_provider.DataProvider):
       return out
     ds = ds.map(_plain(guarded_decode), num_parallel_calls=self._parallel, deterministic=True)
     ds = ds.ignore_errors(log_warning=True)
-    strict = not self._skip_corrupt
+    if self._skip_corrupt:
+      return ds.scan((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
+                     _plain(self._skip_check()))
+    # enumerate counts the elements that survived decoding, `_index` all of them.
+    return ds.enumerate().map(_plain(_strict_check(batched)))
 
-    def check(expected, e):
+  def _skip_check(self):
+    """Counts what was skipped; more records in a row than the dataset holds means nothing
+    can be read, and with num_epochs=None reading would go on forever: raise instead."""
+    limit = self._num_samples if isinstance(self._num_samples, int) else -1
+
+    def check(state, e):
+      expected, run = state
       gap = e['_index'] - expected
-      read_error = e['_kind'] > 0
-      if strict:
-        checks = [
-            tf.debugging.Assert(tf.equal(gap, 0), [_decode_error_message(e['_previous'], gap)],
-                                summarize=1),
-            tf.debugging.Assert(tf.logical_not(read_error), [_read_error_message(e['_marker'])],
-                                summarize=1)]
-        with tf.control_dependencies(checks):
-          gap = tf.identity(gap)
-      e = {k: v for k, v in e.items() if k not in ('_index', '_previous', '_marker')}
-      e[_SKIPPED] = gap + tf.maximum(e['_kind'], 0)
-      e[_KEEP] = tf.equal(e.pop('_kind'), 0)
-      return expected + gap + 1, e
-    return ds.scan(tf.constant(0, tf.int64), _plain(check))
+      e = _mark(e, gap)
+      run = tf.where(e[_KEEP], tf.constant(0, tf.int64), run + e[_SKIPPED])
+      if limit > 0:
+        run = _checked(run <= limit, lambda: _nothing_readable_message(run), run)
+      return (expected + gap + 1, run), e
+    return check
+
+
+def _strict_check(batched):
+  """Raises, naming the record, at the first gap (a failed decode) or read marker."""
+  def check(survivors, e):
+    gap = e['_index'] - survivors
+    kind = e['_kind']
+    ok = tf.logical_and(tf.equal(gap, 0), kind <= 0)
+    message = lambda: tf.where(  # noqa: E731
+        gap > 0, _decode_error_message(_describe(e['_previous'], batched), gap),
+        _read_error_message(e['_marker']))
+    return _mark(e, _checked(ok, message, gap))
+  return check
+
+
+def _mark(e, gap):
+  """`e` without check fields, with its `_SKIPPED` count and whether to `_KEEP` it."""
+  out = {k: v for k, v in e.items() if k not in ('_index', '_previous', '_marker', '_kind')}
+  out[_SKIPPED] = gap + tf.maximum(e['_kind'], 0)
+  out[_KEEP] = tf.equal(e['_kind'], 0)
+  return out
+
+
+def _checked(ok, message, value):
+  """`value`, after asserting `ok`; `message()` is built only on failure (string ops on
+  every element would cost more than the check)."""
+  check = tf.cond(ok, tf.no_op,
+                  lambda: tf.debugging.Assert(False, [message()], summarize=1))
+  with tf.control_dependencies([check]):
+    return tf.identity(value)
 
 
 def _records_per_file(dataset):
@@ -357,9 +407,8 @@ def _records_per_file(dataset):
   return counts
 
 
-def _describe(e, batched):
-  """Names the record(s) of element `e` for an error about it."""
-  key = e[parallel_reader.KEY]
+def _describe(key, batched):
+  """Names the record (or, for a batch, its shards) of key(s) `key` for an error about it."""
   if not batched:
     return tf.strings.join(['shard ', _shard_of(key), ' is corrupt: record ', key])
   shards = tf.unique(_shard_of(key)).y
@@ -411,6 +460,13 @@ def _decode_error_message(previous, gap):
       ' element(s) in a row failed; the reason is in the warning logged before this '
       'error). Re-convert the shard, check it with tools/verify.py, or pass '
       'skip_corrupt=True to skip such records.'])
+
+
+def _nothing_readable_message(run):
+  return tf.strings.join([
+      errors.TAG, ': ', tf.strings.as_string(run), ' records in a row were skipped, more than '
+      'the dataset holds: none of it can be read or decoded. Check the shards with '
+      'tools/verify.py and the decoder against the data.'])
 
 
 def _read_error_message(marker):

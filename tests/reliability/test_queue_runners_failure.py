@@ -14,6 +14,7 @@ import tensorflow as tf
 
 import slimdata as slim
 from providers import dataset_data_provider as ddp
+from providers import errors
 from tests.providers import providers_testlib as lib
 
 HANG_BOUND_S = 60
@@ -121,9 +122,6 @@ def test_an_interrupt_while_an_input_thread_fails_is_not_replaced(shards):
   _no_threads_left(before)
 
 
-@pytest.mark.skip(reason='provider bug found by F2 (2026-11-27): with num_epochs=None, when every '
-                  'decode block fails, ignore_errors drops blocks forever and the gap check '
-                  'never runs: reading spins at 100% CPU instead of raising')
 def test_a_decoder_that_fails_every_block_raises_with_num_epochs_none(shards):
   _, bad = shards
 
@@ -134,4 +132,29 @@ def test_a_decoder_that_fails_every_block_raises_with_num_epochs_none(shards):
       with tf.compat.v1.Session() as sess:
         while True:
           sess.run(label)
-  assert isinstance(_bounded(scenario), tf.errors.InvalidArgumentError)
+  error = _bounded(scenario)
+  assert isinstance(error, tf.errors.InvalidArgumentError), repr(error)
+  assert f'shard(s) {bad[0]}' in error.message and 'could not be decoded' in error.message
+
+
+@pytest.mark.parametrize('eager', [False, True])
+def test_skipping_when_nothing_can_be_decoded_raises_with_num_epochs_none(tmp_path, eager):
+  files, _, _ = lib.write_shards(str(tmp_path), 2, 4)
+  for f in files:
+    lib.write_records(f, [lib.example(b'not an image', i) for i in range(4)])
+  dataset = lib.dataset(files, num_samples=8)
+
+  def scenario():
+    if eager:
+      ddp.DatasetDataProvider(dataset, shuffle=False, skip_corrupt=True).get(['label'])
+      return
+    with tf.Graph().as_default():
+      provider = ddp.DatasetDataProvider(dataset, shuffle=False, skip_corrupt=True)
+      [label] = provider.get(['label'])
+      with tf.compat.v1.Session() as sess:
+        sess.run(label)
+  error = _bounded(scenario)
+  # Eager get turns the in-graph check's error into CorruptDataError (a DataLossError).
+  expected = errors.CorruptDataError if eager else tf.errors.InvalidArgumentError
+  assert isinstance(error, expected), repr(error)
+  assert 'records in a row were skipped, more than the dataset holds' in error.message
