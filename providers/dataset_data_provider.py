@@ -47,6 +47,7 @@ import tensorflow as tf
 from providers import data_provider
 from providers import errors
 from providers import parallel_reader
+from providers import validation
 
 _log = logging.getLogger(__name__)
 
@@ -78,6 +79,10 @@ class DatasetDataProvider(data_provider.DataProvider):
       tf.data service cluster, its workers sharing the files (dynamic sharding).
     num_parallel_calls: examples (or batches) decoded at once; twice the CPU count (at
       most 64) by default.
+    validate_records: check each record's wire format before parsing it
+      (`providers.validation`): TensorFlow 2.21's Example parser can crash the process on
+      some malformed records; with this they are errors (or skipped) like other bad data.
+      Costs about one more parse per record; for data from untrusted sources.
 
   Raises:
     ValueError: for invalid arguments, `record_key` naming a dataset item, or no files.
@@ -86,7 +91,7 @@ class DatasetDataProvider(data_provider.DataProvider):
   def __init__(self, dataset, num_readers=1, reader_kwargs=None, shuffle=True, num_epochs=None,
                common_queue_capacity=256, common_queue_min=128, record_key='record_key',
                seed=None, scope=None, *, num_shards=1, shard_index=0, skip_corrupt=False,
-               data_service_address=None, num_parallel_calls=None):
+               data_service_address=None, num_parallel_calls=None, validate_records=False):
     del common_queue_min  # see Args
     for attr in ('data_sources', 'reader', 'decoder', 'num_samples'):
       if not hasattr(dataset, attr):
@@ -106,6 +111,7 @@ class DatasetDataProvider(data_provider.DataProvider):
                        f'got {data_service_address!r}')
     self._record_key = record_key
     self._skip_corrupt = bool(skip_corrupt)
+    self._validate = bool(validate_records)
     self._service = data_service_address
     # Decoding is ordered (to name failures), so a slow image holds the others back; twice
     # as many decodes in flight as cores keeps the cores busy (AUTOTUNE chose ~half that).
@@ -262,8 +268,7 @@ class DatasetDataProvider(data_provider.DataProvider):
     preprocess = None if preprocess_fn is None else tf.autograph.to_graph(preprocess_fn)
 
     def decode(e):
-      out = dict(zip(decode_items, self._decoder.decode(e[parallel_reader.RECORD],
-                                                        decode_items)))
+      out = dict(zip(decode_items, self._decoder.decode(self._record(e), decode_items)))
       if preprocess is not None:
         out = dict(preprocess(out))
       out[parallel_reader.KEY] = e[parallel_reader.KEY]
@@ -272,11 +277,15 @@ class DatasetDataProvider(data_provider.DataProvider):
 
   def _decode_batch(self, decode_items):
     def decode(batch):
-      out = dict(zip(decode_items, self._decoder.decode_batch(batch[parallel_reader.RECORD],
+      out = dict(zip(decode_items, self._decoder.decode_batch(self._record(batch),
                                                               decode_items)))
       out[parallel_reader.KEY] = batch[parallel_reader.KEY]
       return out
     return decode
+
+  def _record(self, e):
+    record = e[parallel_reader.RECORD]
+    return validation.checked_examples(record) if self._validate else record
 
   def _decode_stage(self, records, decode, batched, checked):
     if not checked:

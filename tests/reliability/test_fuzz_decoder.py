@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 
+from google.protobuf import message
 import numpy as np
 from PIL import Image
 import pytest
@@ -36,6 +37,7 @@ from descriptors import schema
 from descriptors import tfexample_decoder as td
 from providers import dataset_data_provider as ddp
 from providers import errors
+from providers import validation
 from tests.conftest import ROOT
 from tests.providers import providers_testlib as lib
 
@@ -187,11 +189,13 @@ def make_inputs(seeds, count, seed):
   return out
 
 
-def _compiled(decoder):
+def _compiled(decoder, validated=False):
   items = decoder.list_items()
 
   @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
   def decode(serialized):
+    if validated:
+      serialized = validation.checked_examples(serialized)
     return dict(zip(items, decoder.decode(serialized, items)))
   return decode
 
@@ -212,10 +216,11 @@ def _decoder(name):
 
 def _run_inputs(name, first, out_path):
   """Child process: decodes inputs `first`.. of run `name`, one result line each, flushed."""
-  decode = _compiled(_decoder(name))
+  run, _, mode = name.partition(':')
+  decode = _compiled(_decoder(run), validated=mode == 'validated')
   decode.get_concrete_function()   # trace before the loop
   with open(out_path, 'a') as out:
-    for i, (kind, record) in enumerate(RUNS[name]()[first:], first):
+    for i, (kind, record) in enumerate(_inputs_of(name)[first:], first):
       try:
         _check_items(decode(tf.constant(record)))
         outcome = 'ok'
@@ -236,9 +241,11 @@ def fuzz(name, tmp_path):
   same ones: when a child dies so, its input is recorded as 'SIGSEGV' and a new child
   goes on from the next one. Any other failure of a child (a Python exception of
   another type, a hang past the bound) fails the test.
-  Returns ({(mutation kind, outcome): count}, [index of each rejected input]).
+  `name` is a run of RUNS, or `<run>:validated` to pass each input through
+  `validation.checked_examples` first.
+  Returns ({(mutation kind, outcome): count}, {index: outcome}).
   """
-  out_path = tmp_path / f'{name}.txt'
+  out_path = tmp_path / f'{name.replace(":", "_")}.txt'
   results = {}
   first = 0
   while first < CASES_PER_DECODER:
@@ -254,14 +261,13 @@ def fuzz(name, tmp_path):
     crashed = max(results, default=-1) + 1
     assert child.returncode == -signal.SIGSEGV, (
         f'input {crashed} of {name}: child exit {child.returncode}\n{child.stderr[-3000:]}')
-    results[crashed] = (RUNS[name]()[crashed][0], 'SIGSEGV')
+    results[crashed] = (_inputs_of(name)[crashed][0], 'SIGSEGV')
     with open(out_path, 'a') as out:
       out.write(f'{crashed} {results[crashed][0]} SIGSEGV\n')
     first = crashed + 1
   assert sorted(results) == list(range(CASES_PER_DECODER))
   tally = collections.Counter(results.values())
-  rejected = [i for i in sorted(results) if results[i][1] != 'ok']
-  return tally, rejected
+  return tally, {i: outcome for i, (_, outcome) in results.items()}
 
 
 def _report(name, tally):
@@ -289,6 +295,10 @@ def _imagenet_inputs():
 
 
 RUNS = {'image': _image_inputs, 'imagenet': _imagenet_inputs}
+
+
+def _inputs_of(name):
+  return RUNS[name.partition(':')[0]]()
 
 
 @pytest.fixture(scope='module')
@@ -340,8 +350,8 @@ def test_imagenet_decoder_with_boxes_rejects_only_with_invalid_argument(tmp_path
 def test_fuzzed_records_in_a_shard_are_named_or_skipped_exactly(image_run, tmp_path):
   """40 fuzzed records among 40 good ones: the provider names the shard and record of the
   first one the direct decode rejects, and skip_corrupt skips exactly those it rejects."""
-  inputs, (_, rejected) = image_run
-  rejected = set(rejected)
+  inputs, (_, outcomes) = image_run
+  rejected = {i for i, outcome in outcomes.items() if outcome != 'ok'}
   good = [lib.example(lib.png_bytes(np.full((6, 5, 3), i, np.uint8)), 1000 + i)
           for i in range(40)]
   records, bad_positions = [], []
@@ -384,6 +394,64 @@ def test_tensorflow_parse_example_segfaults_on_one_fuzzed_record(tmp_path):
                          timeout=HANG_BOUND_S, check=False)
   assert child.returncode == -11, child.returncode     # SIGSEGV
   assert verification.check_record(record)[0].startswith('not a tf.train.Example')
+
+
+def _protobuf_parses(record):
+  try:
+    tf.train.Example.FromString(record)
+    return True
+  except message.DecodeError:
+    return False
+
+
+def test_validation_ends_tensorflows_failures_and_rejects_nothing_that_decodes(image_run,
+                                                                               tmp_path):
+  """The same 5,000 inputs, each through `validation.checked_examples` first: no crash, and
+  the inputs that decoded before still decode, unless protobuf itself cannot parse them
+  (TensorFlow's parser skips damage in features it does not read). (A few well-formed protobufs that the
+  Example parser still rejects with a message it cannot decode remain UnicodeDecodeError in
+  a direct tf.function decode; a provider names those records like any other.)"""
+  _, (_, plain) = image_run
+  tally, validated = fuzz('image:validated', tmp_path)
+  _report('IMAGE schema, validated first', tally)
+  assert {outcome for _, outcome in tally} <= {'ok', 'InvalidArgumentError', 'DataLossError',
+                                                'UnicodeDecodeError'}
+  assert {i for i, o in validated.items() if o == 'UnicodeDecodeError'} < {
+      i for i, o in plain.items() if o == 'UnicodeDecodeError'}
+  assert validated[TF_SEGFAULT] == 'DataLossError'
+  # It rejects only what protobuf rejects (protobuf also checks that names are UTF-8, which
+  # it does not), and keeps everything else that decoded before.
+  inputs = _image_inputs()
+  parses = {i for i, (_, record) in enumerate(inputs) if _protobuf_parses(record)}
+  assert not {i for i, o in validated.items() if o == 'DataLossError'} & parses
+  decoded = {i for i, o in plain.items() if o == 'ok'}
+  assert decoded & parses <= {i for i, o in validated.items() if o == 'ok'}
+  assert {i for i, o in validated.items() if o == 'ok'} <= decoded
+  # What TensorFlow's parser crashed on, the validation rejects as data loss.
+  assert all(validated[i] == 'DataLossError' for i, o in plain.items() if o == 'SIGSEGV')
+
+
+@pytest.mark.parametrize('skip_corrupt', [False, True])
+def test_provider_with_validate_records_names_or_skips_the_record_that_crashes_tensorflow(
+    tmp_path, skip_corrupt):
+  crasher = _image_inputs()[TF_SEGFAULT][1]
+  good = [lib.example(lib.png_bytes(np.full((6, 5, 3), i, np.uint8)), i) for i in range(6)]
+  records = good[:3] + [crasher] + good[3:]
+  path = lib.write_records(str(tmp_path / 'untrusted-00000-of-00001.tfrecord'), records)
+  dataset = dataset_lib.Dataset(data_sources=[path], reader=tf.compat.v1.TFRecordReader,
+                                decoder=_image_decoder(), num_samples=len(records),
+                                items_to_descriptions={})
+  provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1,
+                                     skip_corrupt=skip_corrupt, validate_records=True)
+  if skip_corrupt:
+    assert [int(l) for [l] in lib.drain_eager(provider, ['label'])] == list(range(6))
+    assert provider.num_skipped == 1
+    return
+  with pytest.raises(errors.CorruptDataError) as info:
+    while True:
+      provider.get(['label'])
+  assert info.value.file == path
+  assert f'{path}:{lib.record_offsets(records)[3]}' in info.value.message
 
 
 if __name__ == '__main__':

@@ -1,0 +1,47 @@
+"""A guard in front of `tf.io.parse_example` for records that may be malformed.
+
+TensorFlow 2.21's fast Example parser crashes the process (SIGSEGV) on some byte
+strings that are not valid `tf.train.Example`s (tests/reliability/test_fuzz_decoder.py
+pins one: a BytesList value whose length varint overflows). `checked_examples` walks
+each record's wire format with `tf.io.decode_proto`, a separate parser that reports
+such bytes as `DataLossError`, before the decoder parses it:
+
+    records = checked_examples(records)      # raises DataLossError instead of crashing
+
+Example -> Features -> feature map entries -> Feature -> BytesList/FloatList/Int64List:
+every level is decoded, so every length and varint is read once by a parser that checks
+them. It costs about as much as parsing the record again; `DatasetDataProvider`
+applies it with `validate_records=True`.
+"""
+import tensorflow as tf
+
+_LISTS = (('bytes_list', 'tensorflow.BytesList', tf.string),
+          ('float_list', 'tensorflow.FloatList', tf.float32),
+          ('int64_list', 'tensorflow.Int64List', tf.int64))
+
+
+def _field(messages, message_type, field, dtype=tf.string):
+  """The values of `field` in every message of the 1-D string tensor `messages`, flattened."""
+  # decode_proto refuses an empty batch; an empty string is a valid message with no fields.
+  messages = tf.concat([messages, ['']], 0)
+  decoded = tf.io.decode_proto(messages, message_type, [field], [dtype])
+  mask = tf.sequence_mask(tf.reshape(decoded.sizes, [-1]), tf.shape(decoded.values[0])[-1])
+  return tf.boolean_mask(tf.reshape(decoded.values[0], [tf.size(messages), -1]), mask)
+
+
+def checked_examples(records):
+  """`records` (a string tensor of serialized Examples, any shape), after checking that each
+  is a well-formed `tf.train.Example`; raises `tf.errors.DataLossError` if one is not."""
+  flat = tf.reshape(records, [-1])
+  entries = _field(_field(flat, 'tensorflow.Example', 'features'),
+                   'tensorflow.Features', 'feature')
+  features = _field(entries, 'tensorflow.Features.FeatureEntry', 'value')
+  values = []
+  for kind, list_type, dtype in _LISTS:
+    lists = _field(features, 'tensorflow.Feature', kind)
+    values.append(tf.size(_field(lists, list_type, 'value', dtype)))
+  # Graph optimizers drop control edges from stateless ops; an Assert is stateful, so the
+  # parse that follows waits for every decode_proto above.
+  done = tf.debugging.Assert(tf.add_n(values) >= 0, ['checked_examples'])
+  with tf.control_dependencies([done]):
+    return tf.identity(records)
