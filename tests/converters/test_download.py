@@ -27,13 +27,14 @@ class _Server:
           start = int(header.removeprefix('bytes=').rstrip('-'))
         body = payload[start:]
         status = 206 if start else 200
+        # Logged before replying: the client may check the log as soon as it has the body.
+        server.requests.append((header, status, len(body)))
         self.send_response(status)
         self.send_header('Content-Length', str(len(body)))
         if status == 206:
           self.send_header('Content-Range', f'bytes {start}-{len(payload) - 1}/{len(payload)}')
         self.end_headers()
         self.wfile.write(body)
-        server.requests.append((header, status, len(body)))
 
       def log_message(self, *args):
         pass
