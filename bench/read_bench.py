@@ -2,6 +2,7 @@
 
     python bench/read_bench.py                       # default run, about 3 minutes on 2 cores
     python bench/read_bench.py --datasets flowers --seconds 10
+    python bench/read_bench.py --validate_records    # (b), (c) with validate_records=True
 
 Side by side, each variant in its own subprocess (so peak RSS is its own):
   (a) queue:   TF-Slim's pipeline: string_input_producer, 4 TFRecordReaders into a
@@ -33,6 +34,7 @@ BATCH = 32
 READERS = 4
 THREADS = 4
 IMAGE_SIZE = 224
+PROVIDER_KWARGS = {}   # --validate_records sets validate_records=True for (b) and (c)
 
 
 # --- data --------------------------------------------------------------------
@@ -151,7 +153,8 @@ def _graph_variant(dataset, preprocess, seconds, use_provider):
   from providers import parallel_reader
   with tf.Graph().as_default():
     if use_provider:
-      provider = dataset_data_provider.DatasetDataProvider(dataset, num_readers=READERS)
+      provider = dataset_data_provider.DatasetDataProvider(dataset, num_readers=READERS,
+                                                          **PROVIDER_KWARGS)
       image, label = provider.get(['image', 'label'])
     else:
       # TF-Slim's DatasetDataProvider, as it was: queues and reader ops.
@@ -175,7 +178,8 @@ def _graph_variant(dataset, preprocess, seconds, use_provider):
 
 def _eager_variant(dataset, name, seconds):
   from providers import dataset_data_provider
-  provider = dataset_data_provider.DatasetDataProvider(dataset, num_readers=READERS)
+  provider = dataset_data_provider.DatasetDataProvider(dataset, num_readers=READERS,
+                                                       **PROVIDER_KWARGS)
   resize = _preprocess(name)
   preprocess = None
   if name == 'flowers':
@@ -240,6 +244,8 @@ def main(argv=None):
                       help='runs of every variant, interleaved; the best counts')
   parser.add_argument('--flowers', type=int, default=1000, help='flowers-like images')
   parser.add_argument('--mnist', type=int, default=20000, help='MNIST-sized images')
+  parser.add_argument('--validate_records', action='store_true',
+                      help='(b) and (c) check each record before parsing it')
   parser.add_argument('--child', nargs=2, metavar=('VARIANT', 'DATASET'), help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
   os.makedirs(args.workdir, exist_ok=True)
@@ -247,6 +253,8 @@ def main(argv=None):
   files = make_data(args.workdir, args.flowers, args.mnist)
   if args.child:
     variant, name = args.child
+    if args.validate_records:
+      PROVIDER_KWARGS['validate_records'] = True
     run_child(variant, name, files[name], args.seconds)
     return 0
 
@@ -262,6 +270,7 @@ def main(argv=None):
         cmd = [sys.executable, os.path.abspath(__file__), '--workdir', args.workdir,
                '--seconds', str(args.seconds), '--flowers', str(args.flowers),
                '--mnist', str(args.mnist), '--child', variant, name]
+        cmd += ['--validate_records'] if args.validate_records else []
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         lines = [l for l in out.stdout.splitlines() if l.startswith('{')]
         if out.returncode or not lines:

@@ -53,7 +53,7 @@ _log = logging.getLogger(__name__)
 
 NUM_SKIPPED = 'num_skipped'
 _SKIPPED = '_skipped'   # per element: records skipped just before it (or that it stands for)
-_KEEP = '_keep'         # per element: False for markers and the end sentinel
+_KEEP = '_keep'         # per element: False for read markers and sentinels
 _DECODE_BLOCK = 32      # records decoded together when the decoder can batch them
 _HEARTBEAT = 256        # blocks between the sentinels that let the decode check run
 

@@ -20,13 +20,21 @@ _LISTS = (('bytes_list', 'tensorflow.BytesList', tf.string),
           ('int64_list', 'tensorflow.Int64List', tf.int64))
 
 
-def _field(messages, message_type, field, dtype=tf.string):
-  """The values of `field` in every message of the 1-D string tensor `messages`, flattened."""
+def _fields(messages, message_type, fields, dtypes):
+  """For each of `fields`, its values in every message of the 1-D string tensor `messages`,
+  flattened: one decode_proto for all of them."""
   # decode_proto refuses an empty batch; an empty string is a valid message with no fields.
   messages = tf.concat([messages, ['']], 0)
-  decoded = tf.io.decode_proto(messages, message_type, [field], [dtype])
-  mask = tf.sequence_mask(tf.reshape(decoded.sizes, [-1]), tf.shape(decoded.values[0])[-1])
-  return tf.boolean_mask(tf.reshape(decoded.values[0], [tf.size(messages), -1]), mask)
+  decoded = tf.io.decode_proto(messages, message_type, list(fields), list(dtypes))
+  out = []
+  for i, values in enumerate(decoded.values):
+    mask = tf.sequence_mask(decoded.sizes[:, i], tf.shape(values)[-1])
+    out.append(tf.boolean_mask(tf.reshape(values, [tf.size(messages), -1]), mask))
+  return out
+
+
+def _field(messages, message_type, field, dtype=tf.string):
+  return _fields(messages, message_type, [field], [dtype])[0]
 
 
 def checked_examples(records):
@@ -36,10 +44,9 @@ def checked_examples(records):
   entries = _field(_field(flat, 'tensorflow.Example', 'features'),
                    'tensorflow.Features', 'feature')
   features = _field(entries, 'tensorflow.Features.FeatureEntry', 'value')
-  values = []
-  for kind, list_type, dtype in _LISTS:
-    lists = _field(features, 'tensorflow.Feature', kind)
-    values.append(tf.size(_field(lists, list_type, 'value', dtype)))
+  kinds, list_types, dtypes = zip(*_LISTS)
+  lists = _fields(features, 'tensorflow.Feature', kinds, [tf.string] * len(kinds))
+  values = [tf.size(_field(l, t, 'value', d)) for l, t, d in zip(lists, list_types, dtypes)]
   # Graph optimizers drop control edges from stateless ops; an Assert is stateful, so the
   # parse that follows waits for every decode_proto above.
   done = tf.debugging.Assert(tf.add_n(values) >= 0, ['checked_examples'])

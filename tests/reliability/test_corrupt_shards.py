@@ -14,7 +14,6 @@ holding their true counts, sha256 and sizes, as the converters write it.
 import hashlib
 import os
 import shutil
-import threading
 
 import pytest
 import tensorflow as tf
@@ -24,6 +23,7 @@ from descriptors import schema
 from providers import dataset_data_provider as ddp
 from providers import errors
 from tests.providers import providers_testlib as lib
+from tests.reliability import bounded
 from tools import verify as verify_tool
 
 PER_SHARD = 8
@@ -117,20 +117,10 @@ FAULTS = {
 
 def _bounded(fn):
   """fn()'s result or exception, failing the test if it does not return within the bound."""
-  out = {}
-
-  def run():
-    try:
-      out['value'] = fn()
-    except BaseException as e:  # pylint: disable=broad-except
-      out['error'] = e
-  thread = threading.Thread(target=run, daemon=True)
-  thread.start()
-  thread.join(HANG_BOUND_S)
-  assert not thread.is_alive(), f'reading did not end within {HANG_BOUND_S} s (hang)'
-  if 'error' in out:
-    raise out['error']
-  return out.get('value')
+  value, error = bounded.run_bounded(fn, HANG_BOUND_S, 'reading')
+  if error is not None:
+    raise error
+  return value
 
 
 def _eager_labels_until_error(provider):

@@ -11,11 +11,13 @@ or raises `tf.errors.InvalidArgumentError`, never hangs (each run is a child pro
 with a bound), except for two TensorFlow 2.21 faults on Examples that do not parse:
 TensorFlow's parse error quotes the record's bytes and, through a `tf.function`,
 fails to decode its own message (UnicodeDecodeError); and its example parser now
-and then crashes the process (SIGSEGV; one input does so every time, proven by the
-last test). A crashed child's input is recorded and a new child goes on after it.
+and then crashes the process (SIGSEGV; one input, TF_SEGFAULT, does so every time).
+A crashed child's input is recorded and a new child goes on after it. The IMAGE
+inputs run again through `validation.checked_examples` first: no crash then.
 Read through a provider, a record that fails to decode is named by its shard and
 record (`errors.CorruptDataError`), and `skip_corrupt` skips exactly the records the
-direct decode rejects. docs/RELIABILITY.md reports the counts (`-s` prints them).
+direct decode rejects; with `validate_records=True` the crashing record too.
+docs/RELIABILITY.md reports the counts (`-s` prints them).
 """
 import collections
 import functools
@@ -347,6 +349,12 @@ def test_imagenet_decoder_with_boxes_rejects_only_with_invalid_argument(tmp_path
   assert sum(n for (_, o), n in tally.items() if o == 'ok') > 100
 
 
+def _shard_dataset(path, num_samples):
+  return dataset_lib.Dataset(data_sources=[path], reader=tf.compat.v1.TFRecordReader,
+                             decoder=_image_decoder(), num_samples=num_samples,
+                             items_to_descriptions={})
+
+
 def test_fuzzed_records_in_a_shard_are_named_or_skipped_exactly(image_run, tmp_path):
   """40 fuzzed records among 40 good ones: the provider names the shard and record of the
   first one the direct decode rejects, and skip_corrupt skips exactly those it rejects."""
@@ -361,9 +369,7 @@ def test_fuzzed_records_in_a_shard_are_named_or_skipped_exactly(image_run, tmp_p
       bad_positions.append(len(records))
     records.append(inputs[i][1])
   path = lib.write_records(str(tmp_path / 'fuzzed-00000-of-00001.tfrecord'), records)
-  dataset = dataset_lib.Dataset(data_sources=[path], reader=tf.compat.v1.TFRecordReader,
-                                decoder=_image_decoder(), num_samples=len(records),
-                                items_to_descriptions={})
+  dataset = _shard_dataset(path, len(records))
   assert bad_positions, 'no rejected input among the first 40'
 
   provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1)
@@ -382,7 +388,8 @@ def test_fuzzed_records_in_a_shard_are_named_or_skipped_exactly(image_run, tmp_p
 
 def test_tensorflow_parse_example_segfaults_on_one_fuzzed_record(tmp_path):
   """A TensorFlow bug, not slimdata's: kept as a test so that it is noticed when fixed
-  (then drop TF_SEGFAULT). tools/verify.py parses records with protobuf, which rejects it."""
+  (then drop TF_SEGFAULT). tools/verify.py parses records with protobuf, which rejects it,
+  and providers built with validate_records=True reject it (tests below)."""
   from converters import verification
   record = _image_inputs()[TF_SEGFAULT][1]
   path = tmp_path / 'record.bin'
@@ -404,13 +411,13 @@ def _protobuf_parses(record):
     return False
 
 
-def test_validation_ends_tensorflows_failures_and_rejects_nothing_that_decodes(image_run,
-                                                                               tmp_path):
+def test_validation_ends_the_crash_and_rejects_only_what_protobuf_rejects(image_run,
+                                                                          tmp_path):
   """The same 5,000 inputs, each through `validation.checked_examples` first: no crash, and
   the inputs that decoded before still decode, unless protobuf itself cannot parse them
-  (TensorFlow's parser skips damage in features it does not read). (A few well-formed protobufs that the
-  Example parser still rejects with a message it cannot decode remain UnicodeDecodeError in
-  a direct tf.function decode; a provider names those records like any other.)"""
+  (TensorFlow's parser skips damage in features it does not read). A few well-formed
+  protobufs that the Example parser still rejects with a message it cannot decode stay
+  UnicodeDecodeError in a direct tf.function decode; a provider names those records."""
   _, (_, plain) = image_run
   tally, validated = fuzz('image:validated', tmp_path)
   _report('IMAGE schema, validated first', tally)
@@ -438,9 +445,7 @@ def test_provider_with_validate_records_names_or_skips_the_record_that_crashes_t
   good = [lib.example(lib.png_bytes(np.full((6, 5, 3), i, np.uint8)), i) for i in range(6)]
   records = good[:3] + [crasher] + good[3:]
   path = lib.write_records(str(tmp_path / 'untrusted-00000-of-00001.tfrecord'), records)
-  dataset = dataset_lib.Dataset(data_sources=[path], reader=tf.compat.v1.TFRecordReader,
-                                decoder=_image_decoder(), num_samples=len(records),
-                                items_to_descriptions={})
+  dataset = _shard_dataset(path, len(records))
   provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1,
                                      skip_corrupt=skip_corrupt, validate_records=True)
   if skip_corrupt:

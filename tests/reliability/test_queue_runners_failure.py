@@ -16,24 +16,14 @@ import slimdata as slim
 from providers import dataset_data_provider as ddp
 from providers import errors
 from tests.providers import providers_testlib as lib
+from tests.reliability import bounded
 
 HANG_BOUND_S = 60
 
 
 def _bounded(scenario):
   """The exception `scenario()` raised (None if none), failing if it runs past the bound."""
-  out = {}
-
-  def run():
-    try:
-      scenario()
-    except BaseException as e:  # pylint: disable=broad-except
-      out['error'] = e
-  thread = threading.Thread(target=run, daemon=True)
-  thread.start()
-  thread.join(HANG_BOUND_S)
-  assert not thread.is_alive(), f'the block did not end within {HANG_BOUND_S} s'
-  return out.get('error')
+  return bounded.run_bounded(scenario, HANG_BOUND_S, 'the block')[1]
 
 
 def _no_threads_left(before):
