@@ -1,10 +1,12 @@
 """Reading benchmark: TF-Slim's queue reader vs slimdata's providers vs the decode limit.
 
-    python bench/read_bench.py                       # default run, about 3 minutes on 2 cores
-    python bench/read_bench.py --datasets flowers --seconds 10
+    python bench/read_bench.py                       # default run, about 4 minutes on 2 cores
+    python bench/read_bench.py --datasets flowers --cycles 12
     python bench/read_bench.py --validate_records    # (b), (c) with validate_records=True
 
-Side by side, each variant in its own subprocess (so peak RSS is its own):
+Side by side in one process, in interleaved turns (so a slow spell of a shared machine
+slows every variant alike; ratios are taken turn by turn), then each variant alone in
+its own process for its peak RSS:
   (a) queue:   TF-Slim's pipeline: string_input_producer, 4 TFRecordReaders into a
                RandomShuffleQueue (ParallelReader), decode, train.batch(32, 4 threads);
   (b) graph:   DatasetDataProvider(num_readers=4).get + tf.compat.v1.train.batch, graph mode;
@@ -12,7 +14,7 @@ Side by side, each variant in its own subprocess (so peak RSS is its own):
   (d) limit:   tf.data decoding the same image bytes held in memory, batch 32.
 On three generated sets: flowers-like JPEGs (240-500 px, decoded and resized to
 224x224), MNIST-sized PNG records (28x28) and the same images stored raw (uint8).
-Prints images/s, ratios to (a) and (d), and peak RSS. Never asserts.
+Prints images/s, ratios to (a) and (d), CPU per image and peak RSS. Never asserts.
 """
 import argparse
 import io
@@ -35,21 +37,35 @@ READERS = 4
 THREADS = 4
 IMAGE_SIZE = 224
 PROVIDER_KWARGS = {}   # --validate_records sets validate_records=True for (b) and (c)
+WARMUP_BATCHES = 20    # more than any variant buffers (5 batches + 256 records)
+WARMUP_S = 0.3
 
 
 # --- data --------------------------------------------------------------------
 
 def _write_shards(directory, name, examples, num_shards):
+  """Shards and a manifest, as a converter writes them."""
   import tensorflow as tf
+  from descriptors import manifest
   from descriptors import schema
   files = [os.path.join(directory, f'{name}-{i:05d}-of-{num_shards:05d}.tfrecord')
            for i in range(num_shards)]
   writers = [tf.io.TFRecordWriter(f) for f in files]
+  counts = [0] * num_shards
   for i, values in enumerate(examples):
     writers[i % num_shards].write(schema.IMAGE.encode_example(values))
+    counts[i % num_shards] += 1
   for w in writers:
     w.close()
+  shards = tuple(manifest.Shard(file=os.path.basename(f), num_examples=n, sha256='',
+                                bytes=os.path.getsize(f)) for f, n in zip(files, counts))
+  with open(_manifest_path(directory, name), 'w') as f:
+    f.write(manifest.Manifest(name=name, splits={'train': manifest.Split(shards)}).to_json())
   return files
+
+
+def _manifest_path(directory, name):
+  return os.path.join(directory, f'{name}_manifest.json')
 
 
 def make_data(workdir, num_flowers, num_mnist):
@@ -57,7 +73,7 @@ def make_data(workdir, num_flowers, num_mnist):
   import numpy as np
   from PIL import Image
   from descriptors import schema
-  done = os.path.join(workdir, f'done-{num_flowers}-{num_mnist}')
+  done = os.path.join(workdir, f'done-v2-{num_flowers}-{num_mnist}')
   sets = {'flowers': ('flowers', 5), 'mnist_png': ('mnist_png', 4), 'mnist_raw': ('mnist_raw', 4)}
   files = {k: [os.path.join(workdir, f'{n}-{i:05d}-of-{s:05d}.tfrecord') for i in range(s)]
            for k, (n, s) in sets.items()}
@@ -102,8 +118,10 @@ def make_data(workdir, num_flowers, num_mnist):
 # --- variants (run in a child process) ------------------------------------------
 
 def _dataset(name, files):
+  """The set as `descriptors.get_split` gives a converted one: with its manifest."""
   import tensorflow as tf
   from descriptors import dataset as dataset_lib
+  from descriptors import manifest as manifest_lib
   from descriptors import schema
   from descriptors import tfexample_decoder as td
   if name == 'flowers':
@@ -112,8 +130,12 @@ def _dataset(name, files):
     image = td.Image(shape=[28, 28, 1], channels=1)
   decoder = td.TFExampleDecoder(schema.IMAGE.keys_to_features(),
                                 {'image': image, 'label': td.Tensor(schema.LABEL)})
+  set_name = os.path.basename(files[0]).split('-')[0]   # e.g. flowers-00000-of-00005...
+  with open(_manifest_path(os.path.dirname(files[0]), set_name)) as f:
+    manifest = manifest_lib.Manifest.from_json(f.read())
   return dataset_lib.Dataset(data_sources=files, reader=tf.compat.v1.TFRecordReader,
-                             decoder=decoder, num_samples=None, items_to_descriptions={})
+                             decoder=decoder, num_samples=manifest.splits['train'].num_examples,
+                             items_to_descriptions={}, manifest=manifest)
 
 
 def _preprocess(name):
@@ -121,21 +143,6 @@ def _preprocess(name):
   if name == 'flowers':
     return lambda image: tf.image.resize(image, [IMAGE_SIZE, IMAGE_SIZE])
   return lambda image: image
-
-
-def _time_steps(step, seconds, warmup=5, window=1.0):
-  """Images/s of `step` (one batch): the best of 1-second windows, as other processes
-  sharing the machine slow some windows down."""
-  for _ in range(warmup):
-    step()
-  best, end = 0.0, time.perf_counter() + seconds
-  while time.perf_counter() < end:
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < window:
-      step()
-      steps += 1
-    best = max(best, steps * BATCH / (time.perf_counter() - start))
-  return best
 
 
 def _rss_mib(field):
@@ -147,11 +154,13 @@ def _rss_mib(field):
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _graph_variant(dataset, preprocess, seconds, use_provider):
+def _graph_variant(dataset, preprocess, use_provider):
+  """`(step, close)` of (a) or (b): a session and its queue threads, running."""
   import tensorflow as tf
   from providers import dataset_data_provider
   from providers import parallel_reader
-  with tf.Graph().as_default():
+  graph = tf.Graph()
+  with graph.as_default():
     if use_provider:
       provider = dataset_data_provider.DatasetDataProvider(dataset, num_readers=READERS,
                                                           **PROVIDER_KWARGS)
@@ -167,16 +176,18 @@ def _graph_variant(dataset, preprocess, seconds, use_provider):
       image, label = dataset.decoder.decode(value, ['image', 'label'])
     images, labels = tf.compat.v1.train.batch([preprocess(image), label], batch_size=BATCH,
                                               num_threads=THREADS, capacity=5 * BATCH)
-    with tf.compat.v1.Session() as sess:
-      coord = tf.compat.v1.train.Coordinator()
-      threads = tf.compat.v1.train.start_queue_runners(sess, coord)
-      rate = _time_steps(lambda: sess.run([images, labels]), seconds)
-      coord.request_stop()
-      coord.join(threads, stop_grace_period_secs=5, ignore_live_threads=True)
-  return rate
+    sess = tf.compat.v1.Session()
+    coord = tf.compat.v1.train.Coordinator()
+    threads = tf.compat.v1.train.start_queue_runners(sess, coord)
+
+  def close():
+    coord.request_stop()
+    sess.close()   # cancels the queue threads' blocked enqueues
+    coord.join(threads, stop_grace_period_secs=5, ignore_live_threads=True)
+  return (lambda: sess.run([images, labels])), close
 
 
-def _eager_variant(dataset, name, seconds):
+def _eager_variant(dataset, name):
   from providers import dataset_data_provider
   provider = dataset_data_provider.DatasetDataProvider(dataset, num_readers=READERS,
                                                        **PROVIDER_KWARGS)
@@ -185,10 +196,10 @@ def _eager_variant(dataset, name, seconds):
   if name == 'flowers':
     preprocess = lambda e: {'image': resize(e['image']), 'label': e['label']}  # noqa: E731
   it = iter(provider.as_dataset(['image', 'label'], batch_size=BATCH, preprocess_fn=preprocess))
-  return _time_steps(lambda: next(it), seconds)
+  return (lambda: next(it)), (lambda: None)
 
 
-def _limit_variant(dataset, name, seconds):
+def _limit_variant(dataset, name):
   """tf.data decoding the image bytes of the same records, held in memory."""
   import tensorflow as tf
   from descriptors import schema
@@ -211,27 +222,100 @@ def _limit_variant(dataset, name, seconds):
         lambda b, l: (tf.reshape(tf.io.decode_raw(b, tf.uint8), [-1, 28, 28, 1]), l),
         num_parallel_calls=tf.data.AUTOTUNE)
   it = iter(ds.prefetch(tf.data.AUTOTUNE))
-  return _time_steps(lambda: next(it), seconds)
+  return (lambda: next(it)), (lambda: None)
 
 
-def run_child(variant, name, files, seconds):
-  """Runs one variant and prints one JSON line: images/s and peak RSS."""
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  import tensorflow as tf
-  tf.get_logger().setLevel('ERROR')
-  dataset = _dataset(name, files)
-  base = _rss_mib('VmRSS')
+def _start(variant, dataset, name):
+  """`(step, close)`: `step()` pulls one batch of `variant`."""
   if variant in ('queue', 'graph'):
-    rate = _graph_variant(dataset, _preprocess(name), seconds, use_provider=variant == 'graph')
-  elif variant == 'eager':
-    rate = _eager_variant(dataset, name, seconds)
-  else:
-    rate = _limit_variant(dataset, name, seconds)
+    return _graph_variant(dataset, _preprocess(name), use_provider=variant == 'graph')
+  if variant == 'eager':
+    return _eager_variant(dataset, name)
+  return _limit_variant(dataset, name)
+
+
+def _window(step, seconds):
+  """(images/s, CPU ms per image) of `step` over `seconds`, after draining what the
+  pipeline buffered while it waited its turn (queues and prefetch fill up when idle)."""
+  start = time.perf_counter()
+  drained = 0
+  while drained < WARMUP_BATCHES or time.perf_counter() - start < WARMUP_S:
+    step()
+    drained += 1
+  steps, cpu, start = 0, time.process_time(), time.perf_counter()
+  while time.perf_counter() - start < seconds:
+    step()
+    steps += 1
+  images = steps * BATCH
+  return images / (time.perf_counter() - start), 1e3 * (time.process_time() - cpu) / images
+
+
+def measure_rates(variants, name, files, cycles, seconds):
+  """All variants in one process, in turns of `seconds` each, `cycles` times (the order
+  rotating), so that a slow spell of the shared machine slows each about as much."""
+  dataset = _dataset(name, files)
+  running = {v: _start(v, dataset, name) for v in variants}
+  rates = {v: [] for v in variants}
+  cpu = {v: [] for v in variants}
+  try:
+    for cycle in range(cycles):
+      for i in range(len(variants)):
+        v = variants[(cycle + i) % len(variants)]
+        rate, ms = _window(running[v][0], seconds)
+        rates[v].append(rate)
+        cpu[v].append(ms)
+  finally:
+    for step, close in running.values():
+      close()
+  return {'rates': rates, 'cpu_ms': cpu}
+
+
+def measure_rss(variant, name, files, seconds):
+  """Peak RSS of one variant alone in this process, over `seconds` of reading."""
+  base = _rss_mib('VmRSS')
+  step, close = _start(variant, _dataset(name, files), name)
+  _window(step, seconds)
+  close()
   peak = _rss_mib('VmHWM')
-  print(json.dumps({'rate': rate, 'rss_mib': peak, 'rss_delta_mib': peak - base}))
+  return {'rss_mib': peak, 'rss_delta_mib': peak - base}
+
+
+def _median(values):
+  values = sorted(values)
+  mid = len(values) // 2
+  return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 # --- parent ----------------------------------------------------------------------
+
+def _child(args, files):
+  """Runs in a subprocess: prints one JSON line of rates (`--child rates`) or RSS."""
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  import tensorflow as tf
+  tf.get_logger().setLevel('ERROR')
+  what, name = args.child
+  if args.validate_records:
+    PROVIDER_KWARGS['validate_records'] = True
+  if what == 'rates':
+    out = measure_rates(args.variants.split(','), name, files[name], args.cycles, args.seconds)
+  else:
+    out = measure_rss(what, name, files[name], args.rss_seconds)
+  print(json.dumps(out))
+
+
+def _run_child(args, what, name):
+  cmd = [sys.executable, os.path.abspath(__file__), '--workdir', args.workdir,
+         '--seconds', str(args.seconds), '--cycles', str(args.cycles),
+         '--rss_seconds', str(args.rss_seconds), '--variants', args.variants,
+         '--flowers', str(args.flowers), '--mnist', str(args.mnist), '--child', what, name]
+  cmd += ['--validate_records'] if args.validate_records else []
+  out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+  lines = [line for line in out.stdout.splitlines() if line.startswith('{')]
+  if out.returncode or not lines:
+    print(f'{name} {what}: failed\n{out.stderr[-2000:]}')
+    return None
+  return json.loads(lines[-1])
+
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -239,54 +323,52 @@ def main(argv=None):
                                                         'slimdata_read_bench'))
   parser.add_argument('--datasets', default=','.join(DATASETS))
   parser.add_argument('--variants', default=','.join(VARIANTS))
-  parser.add_argument('--seconds', type=float, default=3.0, help='measured time per variant')
-  parser.add_argument('--rounds', type=int, default=2,
-                      help='runs of every variant, interleaved; the best counts')
+  parser.add_argument('--seconds', type=float, default=1.5, help='measured time per turn')
+  parser.add_argument('--cycles', type=int, default=8,
+                      help='turns of every variant, interleaved in one process')
+  parser.add_argument('--rss_seconds', type=float, default=4.0,
+                      help='reading time of the separate peak-RSS run of each variant')
   parser.add_argument('--flowers', type=int, default=1000, help='flowers-like images')
   parser.add_argument('--mnist', type=int, default=20000, help='MNIST-sized images')
   parser.add_argument('--validate_records', action='store_true',
                       help='(b) and (c) check each record before parsing it')
-  parser.add_argument('--child', nargs=2, metavar=('VARIANT', 'DATASET'), help=argparse.SUPPRESS)
+  parser.add_argument('--child', nargs=2, metavar=('WHAT', 'DATASET'), help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
   os.makedirs(args.workdir, exist_ok=True)
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   files = make_data(args.workdir, args.flowers, args.mnist)
   if args.child:
-    variant, name = args.child
-    if args.validate_records:
-      PROVIDER_KWARGS['validate_records'] = True
-    run_child(variant, name, files[name], args.seconds)
+    _child(args, files)
     return 0
 
+  variants = args.variants.split(',')
   print(f'read_bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, '
-        f'batch {BATCH}, {READERS} readers, best of {args.rounds} runs of '
-        f'{args.seconds:.0f} s per variant')
+        f'batch {BATCH}, {READERS} readers; {args.cycles} turns of {args.seconds:g} s per '
+        f'variant, interleaved in one process; peak RSS from a separate process per variant')
   labels = {'queue': '(a) TF-Slim queues', 'graph': '(b) provider.get + train.batch',
             'eager': '(c) as_dataset(batch_size=32)', 'limit': '(d) in-memory decode'}
   for name in args.datasets.split(','):
-    results = {}
-    for _ in range(args.rounds):
-      for variant in args.variants.split(','):
-        cmd = [sys.executable, os.path.abspath(__file__), '--workdir', args.workdir,
-               '--seconds', str(args.seconds), '--flowers', str(args.flowers),
-               '--mnist', str(args.mnist), '--child', variant, name]
-        cmd += ['--validate_records'] if args.validate_records else []
-        out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        lines = [l for l in out.stdout.splitlines() if l.startswith('{')]
-        if out.returncode or not lines:
-          print(f'{name} {variant}: failed\n{out.stderr[-2000:]}')
-          continue
-        r = json.loads(lines[-1])
-        if variant not in results or r['rate'] > results[variant]['rate']:
-          results[variant] = r
-    print(f'\n{name}:')
-    print(f'  {"variant":34s} {"images/s":>9s} {"vs (a)":>7s} {"vs (d)":>7s} {"peak RSS":>9s} '
-          f'{"(pipeline)":>11s}')
-    for variant, r in results.items():
-      vs_a = r['rate'] / results['queue']['rate'] if 'queue' in results else float('nan')
-      vs_d = r['rate'] / results['limit']['rate'] if 'limit' in results else float('nan')
-      print(f'  {labels[variant]:34s} {r["rate"]:9.0f} {vs_a:6.2f}x {vs_d:6.0%} '
-            f'{r["rss_mib"]:5.0f} MiB {r["rss_delta_mib"]:+6.0f} MiB')
+    measured = _run_child(args, 'rates', name)
+    if measured is None:
+      continue
+    rss = {v: _run_child(args, v, name) for v in variants}
+    rates, cpu = measured['rates'], measured['cpu_ms']
+
+    def ratio(v, base):
+      # Per turn against the base's turn of the same cycle: both saw the same machine.
+      if base not in rates:
+        return float('nan')
+      return _median([r / b for r, b in zip(rates[v], rates[base])])
+    print(f'\n{name}: median images/s of the turns (slowest-fastest), median ratio of a '
+          f'turn to the same cycle\'s turn of (a) and (d), CPU per image, peak RSS')
+    print(f'  {"variant":31s} {"images/s":>8s} {"(range)":>15s} {"vs (a)":>7s} {"vs (d)":>7s} '
+          f'{"CPU/img":>9s} {"peak RSS":>9s} {"vs (a)":>7s}')
+    for v in variants:
+      peak = rss[v]['rss_mib'] if rss.get(v) else float('nan')
+      base_peak = rss['queue']['rss_mib'] if rss.get('queue') else float('nan')
+      print(f'  {labels[v]:31s} {_median(rates[v]):8.0f} {min(rates[v]):7.0f}-'
+            f'{max(rates[v]):<7.0f} {ratio(v, "queue"):6.2f}x {ratio(v, "limit"):6.0%} '
+            f'{_median(cpu[v]):6.3f} ms {peak:5.0f} MiB {peak / base_peak - 1:+6.0%}')
   return 0
 
 

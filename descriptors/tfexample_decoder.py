@@ -18,8 +18,10 @@ yield their first frame.
 
 Batches: `decode_batch` parses a 1-D batch with one `tf.io.parse_example` and
 returns each item with a leading batch dimension. Images of a fixed `shape`
-decode a batch at a time: raw ones with one `decode_raw` and one reshape,
-encoded ones (PNG, ...) with one `tf.map_fn` over the batch in the graph. Items
+decode a batch at a time: raw ones with one `decode_raw` and one reshape; a
+batch of one encoding (all PNG, all JPEG) with that decoder per image, as
+straight-line ops when the batch's size is static (up to 128), else in one
+`tf.map_fn`; mixed batches image by image as `decode` would. Items
 whose per-example shapes can differ (images without `shape`, repeated images,
 variable-length lists, boxes, `BackupHandler`, callbacks without `batch_func`)
 raise `ValueError`: decode those per example with `decode`.
@@ -31,6 +33,11 @@ from descriptors import schema
 
 _DEFAULT_IMAGE_KEY = schema.ENCODED
 _DEFAULT_FORMAT_KEY = schema.FORMAT
+# Batches of a static size up to this decode as one op per image, not a loop: a map_fn
+# iteration costs more than decoding a small PNG.
+_MAX_UNROLL = 128
+_PNG_HEAD = b'\x89PNG'
+_JPEG_HEAD = b'\xff\xd8\xff'   # what tf.io.is_jpeg checks
 
 
 def _tf():
@@ -183,6 +190,13 @@ class Tensor(ItemHandler):
         dense = tf.sparse.to_dense(tensor, default_value=self._default_value)
       return tf.reshape(dense, _batch_shape(dense, self._shape))
     raise _batch_error(name, f'its feature is {type(spec).__name__} without a fixed shape')
+
+
+def _first_true(conditions):
+  """The index of the first true scalar of `conditions` (the last must be True)."""
+  tf = _tf()
+  false = tf.cast(tf.logical_not(tf.stack(conditions)), tf.int32)
+  return tf.reduce_sum(tf.math.cumprod(false))
 
 
 def _batch_shape(batch, shape):
@@ -367,7 +381,8 @@ class Image(ItemHandler):
     return self._eager_decode_batch(buffers, formats)
 
   def _decode_batch(self, buffers, formats):
-    """A batch of fixed-shape images: one decode_raw if all are raw, else one map_fn."""
+    """A batch of fixed-shape images: one decode_raw if all are raw; if all are PNG (or
+    all JPEG), that decoder for each; else `_decode` for each."""
     tf = _tf()
     spec = tf.TensorSpec(self._shape, self.dtype)
 
@@ -375,28 +390,55 @@ class Image(ItemHandler):
       pixels = tf.io.decode_raw(buffers, out_type=self.dtype)
       return tf.reshape(pixels, _batch_shape(buffers, self._shape))
 
-    def decode_each():
+    def each(decode_one):
+      size = buffers.shape[0]
+      if size is not None and 0 < size <= _MAX_UNROLL:
+        return lambda: tf.stack([decode_one(buffers[i]) for i in range(size)])
+      return lambda: tf.map_fn(decode_one, buffers, fn_output_signature=spec,
+                               parallel_iterations=16)
+
+    def decode_mixed():
       return tf.map_fn(lambda bf: self._decode(bf[0], bf[1]), (buffers, formats),
                        fn_output_signature=spec, parallel_iterations=16)
 
-    all_raw = tf.reduce_all(tf.equal(tf.strings.lower(formats), 'raw'))
-    images = tf.cond(all_raw, decode_raw_batch, decode_each)
+    encoded = tf.not_equal(tf.strings.lower(formats), 'raw')
+    heads = tf.strings.substr(buffers, 0, 4)
+    cases = [tf.reduce_all(tf.logical_not(encoded)),
+             tf.reduce_all(tf.logical_and(encoded, tf.equal(heads, _PNG_HEAD))),
+             tf.reduce_all(tf.logical_and(encoded, tf.equal(tf.strings.substr(heads, 0, 3),
+                                                            _JPEG_HEAD))),
+             tf.constant(True)]
+    images = tf.switch_case(_first_true(cases), [
+        decode_raw_batch, each(self._decode_png), each(self._decode_jpeg), decode_mixed])
     images.set_shape([None] + self._shape)
     return images
+
+  def _finish(self, image):
+    """`image` in the handler's dtype and shape."""
+    tf = _tf()
+    image = tf.cast(image, self.dtype)
+    if self._shape is not None:
+      image = tf.reshape(image, self._shape)
+    image.set_shape(self._static_shape())
+    return image
+
+  def _decode_png(self, image_buffer):
+    tf = _tf()
+    png_dtype = tf.uint16 if self.dtype == tf.uint16 else tf.uint8
+    return self._finish(tf.io.decode_png(image_buffer, channels=self._channels,
+                                         dtype=png_dtype))
+
+  def _decode_jpeg(self, image_buffer):
+    tf = _tf()
+    return self._finish(tf.io.decode_jpeg(image_buffer, channels=self._channels,
+                                          dct_method=self._dct_method))
 
   def _decode(self, image_buffer, image_format):
     """One image: raw by its format key, encoded by its header."""
     tf = _tf()
     dtype = self.dtype
     channels = self._channels
-    static = self._static_shape()
-
-    def finish(image):
-      image = tf.cast(image, dtype)
-      if self._shape is not None:
-        image = tf.reshape(image, self._shape)
-      image.set_shape(static)
-      return image
+    finish = self._finish
 
     def fit_channels(rgb):
       """GIF and BMP decode to RGB(A) only; convert to the channels asked for."""
@@ -415,14 +457,6 @@ class Image(ItemHandler):
         with tf.control_dependencies([failed]):
           return tf.zeros([0, 0, channels or 1], dtype)
       return finish(tf.io.decode_raw(image_buffer, out_type=dtype))
-
-    def decode_jpeg():
-      return finish(tf.io.decode_jpeg(image_buffer, channels=channels,
-                                      dct_method=self._dct_method))
-
-    def decode_png():
-      png_dtype = tf.uint16 if dtype == tf.uint16 else tf.uint8
-      return finish(tf.io.decode_png(image_buffer, channels=channels, dtype=png_dtype))
 
     def decode_gif():
       return finish(fit_channels(tf.io.decode_gif(image_buffer)[0]))
@@ -443,14 +477,14 @@ class Image(ItemHandler):
                       if self._shape is None else tf.zeros(self._shape, tf.uint8))
 
     head = tf.strings.substr(image_buffer, 0, 4)
-    image = tf.case([
-        (tf.equal(tf.strings.lower(image_format), 'raw'), decode_raw),
-        (tf.io.is_jpeg(image_buffer), decode_jpeg),
-        (tf.equal(head, b'\x89PNG'), decode_png),
-        (tf.equal(head, b'GIF8'), decode_gif),
-        (tf.equal(tf.strings.substr(image_buffer, 0, 2), b'BM'), decode_bmp),
-    ], default=unknown, exclusive=False)
-    image.set_shape(static)
+    # One Case op picks the first that applies (a chain of conds costs one op each).
+    cases = [tf.equal(tf.strings.lower(image_format), 'raw'), tf.io.is_jpeg(image_buffer),
+             tf.equal(head, _PNG_HEAD), tf.equal(head, b'GIF8'),
+             tf.equal(tf.strings.substr(image_buffer, 0, 2), b'BM'), tf.constant(True)]
+    image = tf.switch_case(_first_true(cases), [
+        decode_raw, lambda: self._decode_jpeg(image_buffer),
+        lambda: self._decode_png(image_buffer), decode_gif, decode_bmp, unknown])
+    image.set_shape(self._static_shape())
     return image
 
 

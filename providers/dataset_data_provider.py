@@ -235,7 +235,7 @@ class DatasetDataProvider(data_provider.DataProvider):
       try:
         ds = self._decode_stage(
             records.batch(block, drop_remainder=drop_remainder and batch_size is not None),
-            self._decode_batch(decode_items), batched, checked)
+            self._decode_batch(decode_items, block), batched, checked)
       except (ValueError, TypeError) as e:  # decode_batch cannot batch these items
         _log.info('decoding one example at a time: %s', e)
         batched = False
@@ -275,10 +275,15 @@ class DatasetDataProvider(data_provider.DataProvider):
       return out
     return decode
 
-  def _decode_batch(self, decode_items):
+  def _decode_batch(self, decode_items, block):
     def decode(batch):
-      out = dict(zip(decode_items, self._decoder.decode_batch(self._record(batch),
-                                                              decode_items)))
+      records = self._record(batch)
+      size = tf.size(records)
+      # The last batch may be smaller: padded with copies of its first record, every batch
+      # has the static shape that lets decoders use straight-line ops rather than a loop.
+      padded = tf.concat([records, tf.repeat(records[:1], block - size)], 0)
+      items = self._decoder.decode_batch(tf.reshape(padded, [block]), decode_items)
+      out = {item: tensor[:size] for item, tensor in zip(decode_items, items)}
       out[parallel_reader.KEY] = batch[parallel_reader.KEY]
       return out
     return decode

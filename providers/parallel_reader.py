@@ -5,7 +5,7 @@
     records = parallel_reader.read_records(files, reader_class=tf.data.TFRecordDataset)
 
 `read_records` is the reading stage every provider shares: files interleaved
-`num_readers` at a time, records shuffled in a buffer of the old common queue's
+`num_readers` at a time (a block of records from each in turn), records shuffled in a buffer of the old common queue's
 capacity, each record keyed `<file>:<byte offset>` as `TFRecordReader` keyed
 it. For uncompressed TFRecord shards it also checks that each shard was read
 to its last byte, so a bad CRC or a truncated shard is reported with the
@@ -27,7 +27,12 @@ _log = logging.getLogger(__name__)
 # TFRecord framing: 8-byte length, 4-byte length CRC, data, 4-byte data CRC.
 _TFRECORD_OVERHEAD = 16
 _STAT_THREADS = 16
-_READ_BLOCK = 64
+# Records are keyed and interleaved in blocks (a tf.data stage costs tens of microseconds
+# per element): about _READ_BLOCK_BYTES of records when a manifest gives the shard's
+# count, else _READ_BLOCK records. Each reader buffers a few blocks, so bytes bound memory.
+_READ_BLOCK = 16
+_READ_BLOCK_BYTES = 256 * 1024
+_MAX_READ_BLOCK = 256
 
 # Element fields of the record stream.
 KEY = 'key'
@@ -145,7 +150,8 @@ def read_records(data_sources, reader_class=None, *, reader_kwargs=None, num_epo
     reader_class: see `record_dataset_fn`.
     reader_kwargs: keyword arguments for the reader.
     num_epochs: times each record is read; None repeats forever.
-    num_readers: files read at the same time, their records interleaved one by one.
+    num_readers: files read at the same time, taking turns a block of records at a time
+      (about 256 KB of them with `records_per_file`, else 16).
     shuffle: shuffle the files every epoch and the records in a `capacity` buffer.
     capacity: the shuffle buffer, sized like TF-Slim's common queue.
     seed: with `shuffle`, the same order on every run.
@@ -184,7 +190,7 @@ def read_records(data_sources, reader_class=None, *, reader_kwargs=None, num_epo
       records = records.ignore_errors(log_warning=True)
     return _keyed(records, filename, size, count, file_index, checked=checked,
                   skip_corrupt=skip_corrupt, num_shards=num_shards if record_sharding else 1,
-                  shard_index=shard_index)
+                  shard_index=shard_index, block=_read_block(size, count))
 
   file_ds = tf.data.Dataset.from_tensor_slices(
       (tf.constant(files, tf.string), tf.constant(sizes, tf.int64),
@@ -193,9 +199,10 @@ def read_records(data_sources, reader_class=None, *, reader_kwargs=None, num_epo
     file_ds = file_ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
   file_ds = file_ds.repeat(num_epochs)
   # A parallel interleave even for one reader: reading runs ahead in its own thread.
+  # Files take turns a block of records at a time.
   ds = file_ds.interleave(_plain(per_file), cycle_length=min(num_readers, len(files)),
                           block_length=1, num_parallel_calls=min(num_readers, len(files)),
-                          deterministic=deterministic)
+                          deterministic=deterministic).unbatch()
   if shuffle:
     ds = ds.shuffle(capacity, seed=None if seed is None else seed + 1,
                     reshuffle_each_iteration=True)
@@ -229,14 +236,22 @@ def _plan(data_sources, reader_class, reader_kwargs, num_epochs, num_readers, ca
   return files, indices, sizes, make_reader, checked, record_sharding
 
 
+def _read_block(size, count):
+  """Records per read block of a shard of `size` bytes and `count` records (-1: unknown)."""
+  known = tf.logical_and(size > 0, count > 0)
+  block = tf.where(known, _READ_BLOCK_BYTES * tf.maximum(count, 1) // tf.maximum(size, 1),
+                   tf.constant(_READ_BLOCK, tf.int64))
+  return tf.clip_by_value(block, 1, _MAX_READ_BLOCK)
+
+
 def _keyed(records, filename, size, count, file_index, *, checked, skip_corrupt, num_shards,
-           shard_index):
-  """One file's records as stream elements, with its end checked against its size.
+           shard_index, block):
+  """One file's records as blocks of stream elements, its end checked against its size.
 
   Keys and offsets are computed for blocks of records, not one by one: a function call
   per record would cost more than reading it.
   """
-  blocks = records.batch(_READ_BLOCK).map(_plain(lambda r: (r, tf.constant(False))))
+  blocks = records.batch(block).map(_plain(lambda r: (r, tf.constant(False))))
   end = tf.data.Dataset.from_tensors((tf.zeros([0], tf.string), tf.constant(True)))
 
   def step(state, block):
@@ -278,9 +293,8 @@ def _keyed(records, filename, size, count, file_index, *, checked, skip_corrupt,
             SKIPPED: tf.concat([element[SKIPPED], tf.fill([marker], lost)], 0)}
     state = (offset + tf.reduce_sum(lengths), index + tf.size(record, out_type=tf.int64))
     return state, element
-  ds = blocks.concatenate(end).scan((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
-                                    _plain(step))
-  return ds.unbatch()
+  return blocks.concatenate(end).scan((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
+                                      _plain(step))
 
 
 def _glob_escape(filename):

@@ -9,12 +9,22 @@ queues are closed (pending enqueues cancelled) and their threads joined within
 the thread that leaves the block, with the block's own exception (often the
 `OutOfRangeError` the closed queue caused) as its context.
 
+Ctrl-C while the main thread waits in `session.run` for input: Python runs its
+SIGINT handler only when `session.run` returns, which an empty queue never lets it
+do. While a context is active in the main thread (and SIGINT has Python's default
+handler), a watcher thread woken through `signal.set_wakeup_fd` closes the runners'
+queues, so the waiting run returns and KeyboardInterrupt is raised as usual.
+
 Unlike TF-Slim's version, contexts may be nested (an inner context on the same
 session finds the runners already running and leaves them to the outer one)
 and one object may be entered again after it exits; note that the queues of a
 session stay closed after an exit, so a second run needs a new session.
 """
 import logging
+import os
+import signal
+import socket
+import threading
 
 import tensorflow as tf
 
@@ -55,6 +65,7 @@ class QueueRunners:
     self._queue_runners = queue_runners
     self.coord = None
     self.threads = None
+    self._watch = None
 
   def __enter__(self):
     if self.threads is not None:
@@ -77,10 +88,16 @@ class QueueRunners:
       self._stop(body_failed=True)
       raise
     _log.debug('QueueRunners: started %d threads', len(self.threads))
+    if self.threads:
+      self._watch = _InterruptWatch.start(self._interrupted(runners, self.coord))
     return self
 
   def __exit__(self, exc_type, exc_value, traceback):
     interrupted = exc_type is not None and not issubclass(exc_type, Exception)
+    owed = False
+    if self._watch is not None:
+      self._watch.stop()
+      owed, self._watch = self._watch.pending, None
     try:
       self._stop(body_failed=exc_type is not None)
     except Exception:  # pylint: disable=broad-except
@@ -89,7 +106,19 @@ class QueueRunners:
       # A KeyboardInterrupt or SystemExit must not be replaced by an input error.
       _log.exception('QueueRunners: input thread error while stopping after %s',
                      exc_type.__name__)
+    if owed and not interrupted:
+      raise KeyboardInterrupt from exc_value
     return False
+
+  def _interrupted(self, runners, coord):
+    """What the watcher does on SIGINT: stop, and close the queues a run may wait on."""
+    def close_queues():
+      coord.request_stop()
+      try:
+        self._session.run([r.cancel_op for r in runners if r.cancel_op is not None])
+      except (tf.errors.OpError, RuntimeError) as e:   # e.g. the session is closed already
+        _log.warning('QueueRunners: could not close the queues on SIGINT: %s', e)
+    return close_queues
 
   def _stop(self, body_failed):
     """Stops and joins this context's threads; raises a runner's exception if there was one."""
@@ -120,3 +149,80 @@ class QueueRunners:
       for thread in threads:
         thread.join(timeout=self._grace)
     return stragglers
+
+
+class _InterruptWatch:
+  """Makes SIGINT end a `session.run` that waits for input, then raise KeyboardInterrupt.
+
+  `signal.set_wakeup_fd` wakes a thread even while the main thread is blocked in C++; the
+  thread calls `on_interrupt` (which closes the queues, so the run returns). Raising
+  KeyboardInterrupt inside TensorFlow's Python code while it converts the run's error
+  would turn both into a RuntimeError, so there the interrupt is deferred: the signal is
+  sent again a moment later, until the main thread is in other code (or the block ends).
+  """
+
+  _STOP = b'\0'   # no signal has number 0
+  _RETRY_S = 0.01
+
+  @classmethod
+  def start(cls, on_interrupt):
+    """A running watch, or None where it cannot be installed: outside the main thread,
+    when SIGINT has another handler, or when the wakeup fd is someone else's (asyncio)."""
+    if (threading.current_thread() is not threading.main_thread() or
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+      return None
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    if previous != -1:
+      signal.set_wakeup_fd(previous)
+      reader.close()
+      writer.close()
+      return None
+    return cls(reader, writer, on_interrupt)
+
+  def __init__(self, reader, writer, on_interrupt):
+    self._reader, self._writer = reader, writer
+    self._on_interrupt = on_interrupt
+    self.pending = False   # an interrupt deferred and not raised yet
+    self._retry = None
+    signal.signal(signal.SIGINT, self._handle)
+    self._thread = threading.Thread(target=self._watch, name='QueueRunners-sigint', daemon=True)
+    self._thread.start()
+
+  def _watch(self):
+    closed = False
+    while True:
+      data = self._reader.recv(64)
+      if not data or self._STOP in data:
+        return
+      if signal.SIGINT in data and not closed:
+        closed = True
+        self._on_interrupt()
+
+  def _handle(self, signum, frame):
+    del signum
+    if frame is not None and frame.f_code.co_filename.startswith(_TENSORFLOW_DIR):
+      self.pending = True
+      self._retry = threading.Timer(self._RETRY_S, signal.pthread_kill,
+                                    (threading.main_thread().ident, signal.SIGINT))
+      self._retry.start()
+      return
+    self.pending = False
+    raise KeyboardInterrupt
+
+  def stop(self):
+    """Restores SIGINT's handler; `pending` then tells whether an interrupt is owed."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if self._retry is not None:
+      self._retry.cancel()
+    current = signal.set_wakeup_fd(-1)
+    if current != self._writer.fileno():   # set by someone since (e.g. an asyncio loop)
+      signal.set_wakeup_fd(current)
+    self._writer.send(self._STOP)
+    self._thread.join()
+    self._reader.close()
+    self._writer.close()
+
+
+_TENSORFLOW_DIR = os.path.dirname(tf.__file__) + os.sep

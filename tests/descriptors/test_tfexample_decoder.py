@@ -307,15 +307,17 @@ def test_decoder_rejects_unknown_items_and_unparsed_keys():
 # --- decode_batch --------------------------------------------------------------------------
 
 def batch_records():
-  """Four examples: PNG and raw images of one shape, labels, words, matrices, ids."""
-  images = [lib.pixels(6, 8, 3, seed=10 + i) for i in range(4)]
+  """Six examples: PNG, raw and (4, 5) JPEG images of one shape, labels, words, matrices,
+  ids. The last PNG says it is a jpg: the header decides."""
+  images = [lib.pixels(6, 8, 3, seed=10 + i) for i in range(6)]
   records = []
   for i, image in enumerate(images):
-    raw = i % 2 == 1
+    data, fmt = ((image.tobytes(), 'raw') if i in (1, 3) else
+                 (lib.encode(image, 'JPEG'), 'jpeg') if i >= 4 else
+                 (lib.encode(image, 'PNG'), 'jpg' if i == 2 else 'png'))
     records.append(SCHEMA.encode_example({
-        schema.ENCODED: image.tobytes() if raw else lib.encode(image, 'PNG'),
-        schema.FORMAT: 'raw' if raw else 'png', schema.LABEL: i,
-        MATRIX: [float(i)] * 6, WORDS: [['cat', 'dog', 'owl', 'bird'][i]],
+        schema.ENCODED: data, schema.FORMAT: fmt, schema.LABEL: i,
+        MATRIX: [float(i)] * 6, WORDS: [['cat', 'dog', 'owl', 'bird'][i % 4]],
         IDS: [i % 3], VALUES: [i + 0.5]}))
   return records, images
 
@@ -333,11 +335,13 @@ def batch_handlers(vocabulary):
   }
 
 
-@pytest.mark.parametrize('mode,subset', [('graph', 'mixed'), ('eager', 'mixed'), ('eager', 'raw'),
-                                         ('eager', 'png')])
+# Graph mode: batches of a static size (PNG and JPEG decoded as straight-line ops);
+# eager: a tf.function for any size (a loop).
+@pytest.mark.parametrize('mode,subset', [(m, s) for m in ('graph', 'eager')
+                                         for s in ('mixed', 'raw', 'png', 'jpeg')])
 def test_decode_batch_equals_per_example_decode(mode, subset, vocabulary):
   records, images = batch_records()
-  pick = {'mixed': [0, 1, 2, 3], 'raw': [1, 3], 'png': [0, 2]}[subset]
+  pick = {'mixed': [0, 1, 2, 3, 4, 5], 'raw': [1, 3], 'png': [0, 2], 'jpeg': [4, 5]}[subset]
   records = [records[i] for i in pick]
   features = SCHEMA.keys_to_features()
 
@@ -350,7 +354,9 @@ def test_decode_batch_equals_per_example_decode(mode, subset, vocabulary):
   for item, values in enumerate(batch):
     assert values.shape[0] == len(records)
     np.testing.assert_array_equal(values, np.stack([s[item] for s in single]))
-  np.testing.assert_array_equal(batch[0], np.stack([images[i] for i in pick]))
+  for n, i in enumerate(pick):
+    if i < 4:   # PNG and raw are lossless
+      np.testing.assert_array_equal(batch[0][n], images[i])
   np.testing.assert_array_equal(batch[1], pick)
 
 

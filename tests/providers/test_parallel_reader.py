@@ -35,14 +35,24 @@ def test_read_records_keys_records_and_order(shards):
   assert all(int(e['skipped']) == 0 for e in stream)
 
 
-def test_read_records_interleaves_num_readers_files_one_record_at_a_time(shards):
+def test_read_records_interleaves_num_readers_files_a_block_at_a_time(shards, monkeypatch):
   files, _, records = shards
+  monkeypatch.setattr(parallel_reader, '_READ_BLOCK', 2)
   stream = list(parallel_reader.read_records(files, shuffle=False, num_epochs=1,
                                              num_readers=2))
   got = [e['record'].numpy() for e in stream]
-  # Files 0 and 1 alternate, then file 2 takes file 0's place (interleave's cycle).
-  assert got[:8] == [records[i] for i in (0, 4, 1, 5, 2, 6, 3, 7)]
+  # Files 0 and 1 take turns, two records at a time; then file 2 takes file 0's place.
+  assert got[:8] == [records[i] for i in (0, 1, 4, 5, 2, 3, 6, 7)]
   assert sorted(got) == sorted(records.values())
+
+
+def test_read_blocks_hold_about_256_kb_when_the_record_count_is_known():
+  blocks = [int(parallel_reader._read_block(tf.constant(size, tf.int64),
+                                            tf.constant(count, tf.int64)))
+            for size, count in [(100 << 20, 1000), (1 << 20, 10000), (500, 1), (1000, -1),
+                                (-1, 5)]]
+  # 100 KB records: 2 per block; 100-byte records: at most 256; unknown count: 16.
+  assert blocks == [2, 256, 256, 16, 16]
 
 
 def test_parallel_read_in_graph_mode(shards):

@@ -7,6 +7,8 @@ these run it over `DatasetDataProvider` + `tf.compat.v1.train.batch`, each scena
 a thread joined with a bound (against hanging, not a timing), then check
 `threading.enumerate()`.
 """
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -15,6 +17,7 @@ import tensorflow as tf
 import slimdata as slim
 from providers import dataset_data_provider as ddp
 from providers import errors
+from tests.conftest import ROOT
 from tests.providers import providers_testlib as lib
 from tests.reliability import bounded
 
@@ -148,3 +151,30 @@ def test_skipping_when_nothing_can_be_decoded_raises_with_num_epochs_none(tmp_pa
   expected = errors.CorruptDataError if eager else tf.errors.InvalidArgumentError
   assert isinstance(error, expected), repr(error)
   assert 'records in a row were skipped, more than the dataset holds' in error.message
+
+
+_CTRL_C_WHILE_WAITING = '''
+import os, signal, threading
+import tensorflow as tf
+import slimdata as slim
+with tf.Graph().as_default():
+  never = tf.queue.FIFOQueue(1, tf.float32, shapes=[[]])   # input that never comes
+  batch = tf.compat.v1.train.batch([never.dequeue()], batch_size=2)
+  with tf.compat.v1.Session() as sess:
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+    try:
+      with slim.queues.QueueRunners(sess, stop_grace_period_secs=2):
+        sess.run(batch)   # blocks in C++: Python's own SIGINT handler cannot run
+    except KeyboardInterrupt:
+      alive = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+      print('KeyboardInterrupt; threads left:', alive)
+'''
+
+
+def test_ctrl_c_while_the_main_thread_waits_in_session_run_ends_the_block():
+  """SIGINT (Ctrl-C) reaches a `session.run` blocked on an empty queue: the block ends with
+  KeyboardInterrupt and no thread is left (in a fresh interpreter: the signal is real)."""
+  out = subprocess.run([sys.executable, '-c', _CTRL_C_WHILE_WAITING], cwd=ROOT,
+                       capture_output=True, text=True, timeout=HANG_BOUND_S, check=False)
+  assert out.returncode == 0, out.stderr[-3000:]
+  assert 'KeyboardInterrupt; threads left: []' in out.stdout, out.stdout + out.stderr[-3000:]
