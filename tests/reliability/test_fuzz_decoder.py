@@ -337,7 +337,8 @@ def test_image_schema_decoder_rejects_only_with_invalid_argument(image_run):
 
 
 def test_imagenet_decoder_with_boxes_rejects_only_with_invalid_argument(tmp_path):
-  tally, _ = fuzz('imagenet', tmp_path)
+  """Also validated first (`validation.checked_examples`): no crash, as for IMAGE."""
+  tally, plain = fuzz('imagenet', tmp_path)
   _report('ImageNet schema, image + label + text + boxes + box labels', tally)
   assert sum(tally.values()) == CASES_PER_DECODER
   assert {outcome for _, outcome in tally} <= {'ok', 'InvalidArgumentError',
@@ -347,6 +348,7 @@ def test_imagenet_decoder_with_boxes_rejects_only_with_invalid_argument(tmp_path
   assert sum(n for (_, o), n in tally.items() if o == 'SIGSEGV') <= 10
   assert tally['counts', 'InvalidArgumentError'] > 0 and tally['types', 'ok'] >= 0
   assert sum(n for (_, o), n in tally.items() if o == 'ok') > 100
+  _check_validated('imagenet', plain, tmp_path)
 
 
 def _shard_dataset(path, num_samples):
@@ -411,6 +413,27 @@ def _protobuf_parses(record):
     return False
 
 
+def _check_validated(name, plain, tmp_path):
+  """Runs `name` validated first; checks it against the plain run's outcomes `plain`."""
+  tally, validated = fuzz(f'{name}:validated', tmp_path)
+  _report(f'{name}, validated first', tally)
+  assert {outcome for _, outcome in tally} <= {'ok', 'InvalidArgumentError', 'DataLossError',
+                                                'UnicodeDecodeError'}
+  assert {i for i, o in validated.items() if o == 'UnicodeDecodeError'} <= {
+      i for i, o in plain.items() if o == 'UnicodeDecodeError'}
+  # It rejects only what protobuf rejects (protobuf also checks that names are UTF-8, which
+  # it does not), and keeps everything else that decoded before.
+  inputs = _inputs_of(name)
+  parses = {i for i, (_, record) in enumerate(inputs) if _protobuf_parses(record)}
+  assert not {i for i, o in validated.items() if o == 'DataLossError'} & parses
+  decoded = {i for i, o in plain.items() if o == 'ok'}
+  assert decoded & parses <= {i for i, o in validated.items() if o == 'ok'}
+  assert {i for i, o in validated.items() if o == 'ok'} <= decoded
+  # What TensorFlow's parser crashed on, the validation rejects as data loss.
+  assert all(validated[i] == 'DataLossError' for i, o in plain.items() if o == 'SIGSEGV')
+  return validated
+
+
 def test_validation_ends_the_crash_and_rejects_only_what_protobuf_rejects(image_run,
                                                                           tmp_path):
   """The same 5,000 inputs, each through `validation.checked_examples` first: no crash, and
@@ -419,23 +442,8 @@ def test_validation_ends_the_crash_and_rejects_only_what_protobuf_rejects(image_
   protobufs that the Example parser still rejects with a message it cannot decode stay
   UnicodeDecodeError in a direct tf.function decode; a provider names those records."""
   _, (_, plain) = image_run
-  tally, validated = fuzz('image:validated', tmp_path)
-  _report('IMAGE schema, validated first', tally)
-  assert {outcome for _, outcome in tally} <= {'ok', 'InvalidArgumentError', 'DataLossError',
-                                                'UnicodeDecodeError'}
-  assert {i for i, o in validated.items() if o == 'UnicodeDecodeError'} < {
-      i for i, o in plain.items() if o == 'UnicodeDecodeError'}
+  validated = _check_validated('image', plain, tmp_path)
   assert validated[TF_SEGFAULT] == 'DataLossError'
-  # It rejects only what protobuf rejects (protobuf also checks that names are UTF-8, which
-  # it does not), and keeps everything else that decoded before.
-  inputs = _image_inputs()
-  parses = {i for i, (_, record) in enumerate(inputs) if _protobuf_parses(record)}
-  assert not {i for i, o in validated.items() if o == 'DataLossError'} & parses
-  decoded = {i for i, o in plain.items() if o == 'ok'}
-  assert decoded & parses <= {i for i, o in validated.items() if o == 'ok'}
-  assert {i for i, o in validated.items() if o == 'ok'} <= decoded
-  # What TensorFlow's parser crashed on, the validation rejects as data loss.
-  assert all(validated[i] == 'DataLossError' for i, o in plain.items() if o == 'SIGSEGV')
 
 
 @pytest.mark.parametrize('skip_corrupt', [False, True])
