@@ -22,15 +22,13 @@ _LISTS = (('bytes_list', 'tensorflow.BytesList', tf.string),
 
 def _fields(messages, message_type, fields, dtypes):
   """For each of `fields`, its values in every message of the 1-D string tensor `messages`,
-  flattened: one decode_proto for all of them."""
+  flattened, with padding: one decode_proto for all of them. The padding of a message
+  field is the empty string, itself a valid (empty) message, so it can go on to the next
+  level unmasked."""
   # decode_proto refuses an empty batch; an empty string is a valid message with no fields.
   messages = tf.concat([messages, ['']], 0)
   decoded = tf.io.decode_proto(messages, message_type, list(fields), list(dtypes))
-  out = []
-  for i, values in enumerate(decoded.values):
-    mask = tf.sequence_mask(decoded.sizes[:, i], tf.shape(values)[-1])
-    out.append(tf.boolean_mask(tf.reshape(values, [tf.size(messages), -1]), mask))
-  return out
+  return [tf.reshape(values, [-1]) for values in decoded.values]
 
 
 def _field(messages, message_type, field, dtype=tf.string):
