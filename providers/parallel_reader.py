@@ -7,12 +7,13 @@
 `read_records` is the reading stage every provider shares: files interleaved
 `num_readers` at a time (a block of records from each in turn), records shuffled
 in a buffer of the old common queue's capacity, each record keyed
-`<file>:<byte offset>` as `TFRecordReader` keyed it. For uncompressed TFRecord shards it also checks that each shard was read
-to its last byte, so a bad CRC or a truncated shard is reported with the
-shard's name (TensorFlow's own message names neither file nor record), or
-skipped and counted. `ParallelReader` is TF-Slim's queue-based reader, kept for
-code that builds one itself; `parallel_read` returns the same `(key, value)`
-tensors as before but from a `tf.data` iterator, with no queue runner to start.
+`<file>:<byte offset>` as `TFRecordReader` keyed it. For uncompressed TFRecord
+shards it also checks that each shard was read to its last byte, so a bad CRC or
+a truncated shard is reported with the shard's name (TensorFlow's own message
+names neither file nor record), or skipped and counted. `ParallelReader` is
+TF-Slim's queue-based reader, kept for code that builds one itself;
+`parallel_read` returns the same `(key, value)` tensors as before but from a
+`tf.data` iterator, with no queue runner to start.
 """
 import concurrent.futures
 import logging
