@@ -10,8 +10,8 @@ such bytes as `DataLossError`, before the decoder parses it:
 
 Example -> Features -> feature map entries -> Feature -> BytesList/FloatList/Int64List:
 every level is decoded, so every length and varint is read once by a parser that checks
-them. It costs about as much as parsing the record again; `DatasetDataProvider`
-applies it with `validate_records=True`.
+them; feature names must be UTF-8, as protobuf requires. It costs about as much as
+parsing the record again; `DatasetDataProvider` applies it with `validate_records=True`.
 """
 import tensorflow as tf
 
@@ -41,12 +41,18 @@ def checked_examples(records):
   flat = tf.reshape(records, [-1])
   entries = _field(_field(flat, 'tensorflow.Example', 'features'),
                    'tensorflow.Features', 'feature')
-  features = _field(entries, 'tensorflow.Features.FeatureEntry', 'value')
+  names, features = _fields(entries, 'tensorflow.Features.FeatureEntry', ['key', 'value'],
+                            [tf.string, tf.string])
+  # The parser rejects a name that is not UTF-8 with an error quoting the record's raw
+  # bytes, which TensorFlow's Python then fails to decode (UnicodeDecodeError).
+  utf8 = tf.reduce_all(tf.equal(
+      tf.strings.unicode_transcode(names, 'UTF-8', 'UTF-8', errors='replace'), names))
+  named = tf.debugging.Assert(utf8, ['a record has a feature name that is not UTF-8'])
   kinds, list_types, dtypes = zip(*_LISTS)
   lists = _fields(features, 'tensorflow.Feature', kinds, [tf.string] * len(kinds))
   values = [tf.size(_field(l, t, 'value', d)) for l, t, d in zip(lists, list_types, dtypes)]
   # Graph optimizers drop control edges from stateless ops; an Assert is stateful, so the
   # parse that follows waits for every decode_proto above.
   done = tf.debugging.Assert(tf.add_n(values) >= 0, ['checked_examples'])
-  with tf.control_dependencies([done]):
+  with tf.control_dependencies([done, named]):
     return tf.identity(records)
