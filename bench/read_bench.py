@@ -1,6 +1,6 @@
 """Reading benchmark: TF-Slim's queue reader vs slimdata's providers vs the decode limit.
 
-    python bench/read_bench.py                       # default run, about 4 minutes on 2 cores
+    python bench/read_bench.py                       # default run, about 5 minutes on 2 cores
     python bench/read_bench.py --datasets flowers --cycles 12
     python bench/read_bench.py --validate_records    # (b), (c) with validate_records=True
 
@@ -21,6 +21,7 @@ import io
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -280,12 +281,6 @@ def measure_rss(variant, name, files, seconds):
   return {'rss_mib': peak, 'rss_delta_mib': peak - base}
 
 
-def _median(values):
-  values = sorted(values)
-  mid = len(values) // 2
-  return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
-
-
 # --- parent ----------------------------------------------------------------------
 
 def _child(args, files):
@@ -358,7 +353,7 @@ def main(argv=None):
       # Per turn against the base's turn of the same cycle: both saw the same machine.
       if base not in rates:
         return float('nan')
-      return _median([r / b for r, b in zip(rates[v], rates[base])])
+      return statistics.median([r / b for r, b in zip(rates[v], rates[base])])
     print(f'\n{name}: median images/s of the turns (slowest-fastest), median ratio of a '
           f'turn to the same cycle\'s turn of (a) and (d), CPU per image, peak RSS')
     print(f'  {"variant":31s} {"images/s":>8s} {"(range)":>15s} {"vs (a)":>7s} {"vs (d)":>7s} '
@@ -366,9 +361,9 @@ def main(argv=None):
     for v in variants:
       peak = rss[v]['rss_mib'] if rss.get(v) else float('nan')
       base_peak = rss['queue']['rss_mib'] if rss.get('queue') else float('nan')
-      print(f'  {labels[v]:31s} {_median(rates[v]):8.0f} {min(rates[v]):7.0f}-'
+      print(f'  {labels[v]:31s} {statistics.median(rates[v]):8.0f} {min(rates[v]):7.0f}-'
             f'{max(rates[v]):<7.0f} {ratio(v, "queue"):6.2f}x {ratio(v, "limit"):6.0%} '
-            f'{_median(cpu[v]):6.3f} ms {peak:5.0f} MiB {peak / base_peak - 1:+6.0%}')
+            f'{statistics.median(cpu[v]):6.3f} ms {peak:5.0f} MiB {peak / base_peak - 1:+6.0%}')
   return 0
 
 

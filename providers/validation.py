@@ -6,7 +6,7 @@ pins one: a BytesList value whose length varint overflows). `checked_examples` w
 each record's wire format with `tf.io.decode_proto`, a separate parser that reports
 such bytes as `DataLossError`, before the decoder parses it:
 
-    records = checked_examples(records)      # raises DataLossError instead of crashing
+    records = checked_examples(records)      # raises an error instead of crashing
 
 Example -> Features -> feature map entries -> Feature -> BytesList/FloatList/Int64List:
 every level is decoded, so every length and varint is read once by a parser that checks
@@ -37,7 +37,8 @@ def _field(messages, message_type, field, dtype=tf.string):
 
 def checked_examples(records):
   """`records` (a string tensor of serialized Examples, any shape), after checking that each
-  is a well-formed `tf.train.Example`; raises `tf.errors.DataLossError` if one is not."""
+  is a well-formed `tf.train.Example`: raises `tf.errors.DataLossError` for damaged wire
+  format, `tf.errors.InvalidArgumentError` for a feature name that is not UTF-8."""
   flat = tf.reshape(records, [-1])
   entries = _field(_field(flat, 'tensorflow.Example', 'features'),
                    'tensorflow.Features', 'feature')

@@ -186,11 +186,13 @@ class _InterruptWatch:
     self._on_interrupt = on_interrupt
     self.pending = False   # an interrupt deferred and not raised yet
     self._retry = None
+    self._stopping = False
     signal.signal(signal.SIGINT, self._handle)
-    self._thread = threading.Thread(target=self._watch, name='QueueRunners-sigint', daemon=True)
+    self._thread = threading.Thread(target=self._listen, name='QueueRunners-sigint',
+                                    daemon=True)
     self._thread.start()
 
-  def _watch(self):
+  def _listen(self):
     closed = False
     while True:
       data = self._reader.recv(64)
@@ -202,6 +204,9 @@ class _InterruptWatch:
 
   def _handle(self, signum, frame):
     del signum
+    if self._stopping:
+      self.pending = True
+      return
     if frame is not None and frame.f_code.co_filename.startswith(_TENSORFLOW_DIR):
       self.pending = True
       self._retry = threading.Timer(self._RETRY_S, signal.pthread_kill,
@@ -213,9 +218,11 @@ class _InterruptWatch:
 
   def stop(self):
     """Restores SIGINT's handler; `pending` then tells whether an interrupt is owed."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    self._stopping = True   # from here an interrupt is only recorded
     if self._retry is not None:
       self._retry.cancel()
+      self._retry.join()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     current = signal.set_wakeup_fd(-1)
     if current != self._writer.fileno():   # set by someone since (e.g. an asyncio loop)
       signal.set_wakeup_fd(current)
