@@ -19,6 +19,7 @@ Prints images/s, ratios to (a) and (d), CPU per image and peak RSS. Never assert
 import argparse
 import io
 import json
+import math
 import os
 import resource
 import statistics
@@ -349,11 +350,13 @@ def main(argv=None):
     rss = {v: _run_child(args, v, name) for v in variants}
     rates, cpu = measured['rates'], measured['cpu_ms']
 
-    def ratio(v, base):
-      # Per turn against the base's turn of the same cycle: both saw the same machine.
+    def ratio(v, base, form, suffix=''):
+      """Median per-turn ratio to `base` (the same cycle's turn: both saw the same
+      machine), formatted; '-' when `base` was not measured."""
       if base not in rates:
-        return float('nan')
-      return statistics.median([r / b for r, b in zip(rates[v], rates[base])])
+        return '-'
+      turns = [r / b for r, b in zip(rates[v], rates[base])]
+      return format(statistics.median(turns), form) + suffix
     print(f'\n{name}: median images/s of the turns (slowest-fastest), median ratio of a '
           f'turn to the same cycle\'s turn of (a) and (d), CPU per image, peak RSS')
     print(f'  {"variant":31s} {"images/s":>8s} {"(range)":>15s} {"vs (a)":>7s} {"vs (d)":>7s} '
@@ -361,9 +364,11 @@ def main(argv=None):
     for v in variants:
       peak = rss[v]['rss_mib'] if rss.get(v) else float('nan')
       base_peak = rss['queue']['rss_mib'] if rss.get('queue') else float('nan')
+      excess = '-' if math.isnan(base_peak) else format(peak / base_peak - 1, '+.0%')
       print(f'  {labels[v]:31s} {statistics.median(rates[v]):8.0f} {min(rates[v]):7.0f}-'
-            f'{max(rates[v]):<7.0f} {ratio(v, "queue"):6.2f}x {ratio(v, "limit"):6.0%} '
-            f'{statistics.median(cpu[v]):6.3f} ms {peak:5.0f} MiB {peak / base_peak - 1:+6.0%}')
+            f'{max(rates[v]):<7.0f} {ratio(v, "queue", ".2f", "x"):>7s} '
+            f'{ratio(v, "limit", ".0%"):>7s} '
+            f'{statistics.median(cpu[v]):6.3f} ms {peak:5.0f} MiB {excess:>7s}')
   return 0
 
 
