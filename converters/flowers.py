@@ -38,7 +38,7 @@ SHA256 = '4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c'
 
 def _has_class_folders(path):
   try:
-    return bool(folder.list_class_images(path)[0])
+    return bool(folder.list_class_images(path, warn_empty=False)[0])
   except errors.SourceFormatError:
     return False    # a missing, empty or unlistable folder is no photo folder
 

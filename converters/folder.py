@@ -19,6 +19,7 @@ Files are listed and read through Beam's `FileSystems`, so `--source` and
 """
 import hashlib
 import logging
+import os
 import posixpath
 
 from apache_beam.io.filesystem import CompressionTypes
@@ -44,8 +45,12 @@ def strip_slash(path):
   return path[:-1] if path.endswith('/') and not path.endswith('://') else path
 
 
-def list_class_images(root):
+def list_class_images(root, warn_empty=True):
   """Lists a class-per-folder tree.
+
+  A folder holding no image is no class; with `warn_empty`, each one that holds other
+  files (on any file system) or nothing (on a local disk) is logged at WARNING, since
+  the classes after it get other label indices than a user may expect.
 
   Returns:
     `(class names, files, listing sha256)`: sorted class names; sorted
@@ -60,7 +65,7 @@ def list_class_images(root):
     found = FileSystems.match([root + '/**'])[0].metadata_list
   except (IOError, OSError) as e:
     raise errors.SourceFormatError(f'{root}: cannot list the folder: {e}') from None
-  files, ignored = [], 0
+  files, ignored, folders = [], 0, set()
   digest = hashlib.sha256()
   prefix = root + '/'
   for meta in found:
@@ -68,6 +73,8 @@ def list_class_images(root):
       continue
     rel = meta.path[len(prefix):].replace('\\', '/')
     parts = rel.split('/')
+    if len(parts) >= 2 and not parts[0].startswith('.'):
+      folders.add(parts[0])
     if (len(parts) < 2 or any(p.startswith('.') for p in parts)
         or not rel.lower().endswith(images.EXTENSIONS)):
       ignored += 1
@@ -83,6 +90,15 @@ def list_class_images(root):
   if ignored:
     logging.info('%s: ignored %d files that are not images in class folders', root, ignored)
   classes = tuple(sorted({c for _, c, _, _ in files}))
+  if warn_empty:
+    if os.path.isdir(root):   # empty folders exist only on disk, not in object stores
+      folders.update(d for d in os.listdir(root)
+                     if not d.startswith('.') and os.path.isdir(os.path.join(root, d)))
+    empty = sorted(folders - set(classes))
+    if empty:
+      logging.warning('%s: folder(s) %s hold no images and are not classes; labels are the '
+                      'indices of the %d sorted class folders with images', root,
+                      ', '.join(empty), len(classes))
   return classes, [(rel, c) for rel, c, _, _ in files], digest.hexdigest()
 
 

@@ -13,6 +13,7 @@ test_cifar10.py); these add the whole command.
 import gzip
 import io
 import json
+import logging
 import os
 import struct
 
@@ -21,6 +22,7 @@ import pytest
 from PIL import Image
 
 from converters import cifar10
+from converters import folder
 from converters import samples
 from tests.converters import image_fixtures as fx
 from tools import convert as convert_tool
@@ -162,6 +164,21 @@ def test_bad_image_fails_the_run_by_default_naming_it(raw, tmp_path, capsys):
 
 def test_a_class_folder_without_images_is_no_class(skipped_run):
   assert 'lilies' not in skipped_run[2]['label_names']
+
+
+def test_folders_without_images_are_named_in_a_warning(tmp_path, caplog):
+  """They are no class, which moves the label index of every class after them."""
+  fx.write_files(tmp_path, {'daisy/a.jpg': fx.jpeg(1), 'lilies/readme.txt': b'no images',
+                            'roses/b.jpg': fx.jpeg(2), '.hidden/c.jpg': fx.jpeg(3)})
+  (tmp_path / 'tulips').mkdir()                         # empty
+  with caplog.at_level(logging.WARNING):
+    classes, _, _ = folder.list_class_images(str(tmp_path))
+  assert classes == ('daisy', 'roses')
+  warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+  assert len(warnings) == 1 and 'lilies, tulips hold no images' in warnings[0], warnings
+  caplog.clear()
+  folder.list_class_images(str(tmp_path), warn_empty=False)
+  assert not caplog.records
 
 
 # Raw-file inputs: the run stops before any shard, naming the file.
