@@ -25,6 +25,11 @@ straight-line ops when the batch's size is static (up to 128), else in one
 whose per-example shapes can differ (images without `shape`, repeated images,
 variable-length lists, boxes, `BackupHandler`, callbacks without `batch_func`)
 raise `ValueError`: decode those per example with `decode`.
+
+Bad records raise `tf.errors.InvalidArgumentError` (eagerly, one TensorFlow's parser
+cannot read is named; see `_parse`). TensorFlow 2.21's parser can crash the process
+on some malformed bytes: pass records of unknown origin through
+`providers.validation.checked_examples` first.
 """
 import abc
 
@@ -539,7 +544,7 @@ class TFExampleDecoder(data_decoder.DataDecoder):
     """Decodes one serialized Example (a scalar string) into a list of item tensors."""
     tf = _tf()
     handlers = self._handlers(items)
-    example = tf.io.parse_single_example(serialized_example, self._keys_to_features)
+    example = _parse(tf.io.parse_single_example, serialized_example, self._keys_to_features)
     # Reshape dense features once, in a fixed order, so graphs are deterministic.
     for key in sorted(self._keys_to_features):
       spec = self._keys_to_features[key]
@@ -560,7 +565,7 @@ class TFExampleDecoder(data_decoder.DataDecoder):
     if serialized_batch.shape.rank is not None and serialized_batch.shape.rank != 1:
       raise ValueError(f'decode_batch takes a 1-D batch of serialized Examples, got shape '
                        f'{serialized_batch.shape}; use decode for a single one')
-    example = tf.io.parse_example(serialized_batch, self._keys_to_features)
+    example = _parse(tf.io.parse_example, serialized_batch, self._keys_to_features)
     outputs = []
     for item, handler in handlers:
       try:
@@ -569,3 +574,22 @@ class TFExampleDecoder(data_decoder.DataDecoder):
       except ValueError as e:
         raise ValueError(f'item {item!r}: {e}') from None
     return outputs
+
+
+def _parse(parse, serialized, keys_to_features):
+  """`parse(serialized, keys_to_features)`. Eagerly, an input TensorFlow's parser cannot
+  read raises InvalidArgumentError naming it: TensorFlow's own error quotes the raw bytes
+  and its Python fails to decode that message (UnicodeDecodeError). Inside a graph or
+  tf.function it surfaces where the graph runs; `providers.validation` prevents it."""
+  try:
+    return parse(serialized, keys_to_features)
+  except UnicodeDecodeError:
+    tf = _tf()
+    inputs = tf.reshape(serialized, [-1]).numpy()
+    first = f'{inputs[0][:48]!r}{"..." if len(inputs[0]) > 48 else ""} ({len(inputs[0])} bytes)'
+    which = (f'the input {first} is' if len(inputs) == 1 else
+             f'one of the {len(inputs)} inputs (the first: {first}) is')
+    raise tf.errors.InvalidArgumentError(
+        None, None, f'TFExampleDecoder: {which} not a serialized tf.train.Example that '
+        f'TensorFlow can parse; check the records with tools/verify.py, or pass them through '
+        f'providers.validation.checked_examples first') from None

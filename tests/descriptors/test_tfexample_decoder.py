@@ -290,6 +290,21 @@ def test_decoder_lists_and_decodes_items_in_order():
   assert [int(t) for t in decoder.decode(record, ['h', 'label'])] == [9, 2]
 
 
+def test_eager_decode_names_an_input_tensorflow_cannot_parse():
+  """TensorFlow's parse error quotes the raw bytes and then cannot decode its own message
+  (UnicodeDecodeError); eagerly, the decoder raises InvalidArgumentError naming the input."""
+  decoder = td.TFExampleDecoder(SCHEMA.keys_to_features(), {'label': td.Tensor(schema.LABEL)})
+  garbage = b'\x0a\x05\x0a\x03\xff\xfe\x10'      # Features cut short, non-UTF-8 bytes
+  with pytest.raises(UnicodeDecodeError):
+    tf.io.parse_single_example(garbage, SCHEMA.keys_to_features())
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r"the input b'\\n\\x05\\n\\x03\\xff\\xfe\\x10' \(7 bytes\) is not"):
+    decoder.decode(tf.constant(garbage))
+  good = SCHEMA.encode_example({schema.LABEL: 1})
+  with pytest.raises(tf.errors.InvalidArgumentError, match='one of the 2 inputs'):
+    decoder.decode_batch(tf.constant([good, garbage]))
+
+
 def test_decoder_rejects_unknown_items_and_unparsed_keys():
   decoder = td.TFExampleDecoder({schema.LABEL: tf.io.FixedLenFeature((), tf.int64)},
                                 {'label': td.Tensor(schema.LABEL), 'image': td.Image()})
