@@ -92,7 +92,8 @@ def checked_examples(records):
   example = _Decoded(flat, 'Example', ['features'])
   features = _Decoded(example.flat(), 'Features', ['feature'])
   entries = _Decoded(features.flat(), 'Entry', ['key', 'value'])
-  real_entries = tf.strings.length(entries.messages) > 0   # not padding
+  real_entries = tf.reshape(   # not padding (an empty entry is no key and value either)
+      tf.sequence_mask(features.sizes[:, 0], tf.shape(features.values[0])[1]), [-1])
   key_and_value = tf.equal(tf.reduce_sum(entries.sizes, axis=1), 2)
   laid_out = tf.debugging.Assert(
       tf.reduce_all([features.nothing_else(), entries.nothing_else(),

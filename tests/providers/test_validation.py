@@ -106,8 +106,10 @@ def test_a_broken_first_list_of_a_feature_is_data_loss():
     _record(_entry(b'a', INT_FEATURE), features_extra=b'\x10\x01'),   # unknown field
     _record(_entry(b'a', INT_FEATURE) + b'\x18\x01'),                 # entry: third field
     _record(_field(1, b'a')),                                         # entry: key only
+    _record(b''),                                                     # entry: empty
     _record(_entry(b'a', INT_FEATURE) + _field(2, INT_FEATURE)),      # entry: two values
-], ids=['unknown field in Features', 'unknown field in entry', 'key only', 'three fields'])
+], ids=['unknown field in Features', 'unknown field in entry', 'key only', 'empty entry',
+        'three fields'])
 def test_a_layout_the_parser_refuses_is_named(record):
   with pytest.raises(tf.errors.InvalidArgumentError, match='not laid out as TensorFlow'):
     validation.checked_examples(tf.constant([_example(a=1), record]))
