@@ -14,9 +14,11 @@ Example -> Features -> feature map entries -> Feature -> BytesList/FloatList/Int
 every level is decoded, every occurrence of a field included (the fast parser reads
 all `features` of a concatenated Example and the first list of a Feature, where protobuf
 keeps the last), so every length and varint it will read is read first by a parser that
-checks them. Features and entries must also have the layout the fast parser accepts:
-nothing but entries in Features, and exactly two fields, a key and a value, in an
-entry; feature names must be UTF-8, as protobuf requires. It costs about as much as
+checks them. The first three levels must also have the layout protobuf's serializers
+write, nothing the fast parser refuses with a message quoting raw bytes: no unknown
+field (the parser skips some in an Example, but not groups, and none elsewhere), and
+exactly two fields, a key and a value, in an entry; feature names must be UTF-8, as
+protobuf requires. It costs about as much as
 parsing the record again; `DatasetDataProvider` applies it with `validate_records=True`.
 """
 from google.protobuf import descriptor_pb2
@@ -84,9 +86,9 @@ def _varint_size_less_one(n):
 def checked_examples(records):
   """`records` (a string tensor of serialized Examples, any shape), after checking that each
   is a well-formed `tf.train.Example`: raises `tf.errors.DataLossError` for damaged wire
-  format, `tf.errors.InvalidArgumentError` for one TensorFlow's parser would refuse with
-  an undecodable message (an unknown field in Features or an entry, an entry that is not
-  one key and one value, a feature name that is not UTF-8)."""
+  format, `tf.errors.InvalidArgumentError` for a layout no serializer writes, which
+  TensorFlow's parser may refuse with an undecodable message (an unknown field, an
+  entry that is not one key and one value, a feature name that is not UTF-8)."""
   # decode_proto refuses an empty batch: one empty Example (a valid one) more.
   flat = tf.concat([tf.reshape(records, [-1]), ['']], 0)
   example = _Decoded(flat, 'Example', ['features'])
@@ -96,10 +98,10 @@ def checked_examples(records):
       tf.sequence_mask(features.sizes[:, 0], tf.shape(features.values[0])[1]), [-1])
   key_and_value = tf.equal(tf.reduce_sum(entries.sizes, axis=1), 2)
   laid_out = tf.debugging.Assert(
-      tf.reduce_all([features.nothing_else(), entries.nothing_else(),
+      tf.reduce_all([example.nothing_else(), features.nothing_else(), entries.nothing_else(),
                      tf.reduce_all(tf.logical_or(tf.logical_not(real_entries), key_and_value))]),
-      ['a record is not laid out as TensorFlow\'s Example parser requires (an unknown field '
-       'in Features or a feature entry, or an entry that is not one key and one value)'])
+      ['a record is not laid out as a serialized tf.train.Example (an unknown field in '
+       'Example, Features or a feature entry, or an entry that is not one key and one value)'])
   names = entries.flat(0)
   utf8 = tf.reduce_all(tf.equal(
       tf.strings.unicode_transcode(names, 'UTF-8', 'UTF-8', errors='replace'), names))

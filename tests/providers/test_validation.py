@@ -67,9 +67,8 @@ def _parsed(records, validated):
     _example(b=b'\xff' * 70000),                                  # 3-byte lengths
     _example(a=1) + _example(b=b'y'),                             # concatenated
     _record(_entry(b'a', INT_FEATURE, value_first=True)),         # value before key
-    _example(a=2) + b'\x18\x05',                                  # unknown Example field
 ], ids=['empty', 'no features', 'three kinds', 'large value', 'concatenated',
-        'value first', 'unknown Example field'])
+        'value first'])
 def test_what_the_parser_reads_passes_unchanged(record):
   records = [record, _example(a=5, b=b'z')]
   assert _parsed(records, validated=True) == _parsed(records, validated=False)
@@ -111,11 +110,24 @@ def test_a_broken_first_list_of_a_feature_is_data_loss():
 ], ids=['unknown field in Features', 'unknown field in entry', 'key only', 'empty entry',
         'three fields'])
 def test_a_layout_the_parser_refuses_is_named(record):
-  with pytest.raises(tf.errors.InvalidArgumentError, match='not laid out as TensorFlow'):
+  with pytest.raises(tf.errors.InvalidArgumentError, match='not laid out as a serialized'):
     validation.checked_examples(tf.constant([_example(a=1), record]))
   # TensorFlow's own parser refuses it too, quoting the record's raw bytes.
   with pytest.raises(tf.errors.InvalidArgumentError, match='Could not parse example input'):
     tf.io.parse_example(tf.constant([record]), SPEC)
+
+
+def test_unknown_example_fields_are_refused_though_the_parser_skips_some():
+  """The parser skips an unknown varint field in an Example but refuses a group with an
+  error quoting raw bytes (UnicodeDecodeError when they are not UTF-8). No serializer
+  writes either, so both are refused."""
+  skipped, group = _example(a=2) + b'\x18\x05', _example(a=2) + b'\x1b\x0a\x01\xff\x1c'
+  assert _parsed([skipped], validated=False)[0] == [2]
+  with pytest.raises(UnicodeDecodeError):
+    tf.io.parse_example(tf.constant([group]), SPEC)
+  for record in (skipped, group):
+    with pytest.raises(tf.errors.InvalidArgumentError, match='unknown field in Example'):
+      validation.checked_examples(tf.constant([record]))
 
 
 def test_a_feature_name_that_is_not_utf8_is_named():
