@@ -82,7 +82,7 @@ class DatasetDataProvider(data_provider.DataProvider):
     validate_records: check each record's wire format before parsing it
       (`providers.validation`): TensorFlow 2.21's Example parser can crash the process on
       some malformed records; with this they are errors (or skipped) like other bad data.
-      Costs about one more parse per record; for data from untrusted sources.
+      Costs ~30 us of CPU per record (docs/PERFORMANCE.md); for data of unknown origin.
 
   Raises:
     ValueError: for invalid arguments, `record_key` naming a dataset item, or no files.

@@ -18,8 +18,8 @@ checks them. The first three levels must also have the layout protobuf's seriali
 write, nothing the fast parser refuses with a message quoting raw bytes: no unknown
 field (the parser skips some in an Example, but not groups, and none elsewhere), and
 exactly two fields, a key and a value, in an entry; feature names must be UTF-8, as
-protobuf requires. It costs about as much as
-parsing the record again; `DatasetDataProvider` applies it with `validate_records=True`.
+protobuf requires. It costs several times the parse it guards (docs/PERFORMANCE.md);
+`DatasetDataProvider` applies it with `validate_records=True`.
 """
 from google.protobuf import descriptor_pb2
 import tensorflow as tf
