@@ -233,15 +233,21 @@ class DatasetDataProvider(data_provider.DataProvider):
     if batched:
       block = batch_size or _DECODE_BLOCK
       try:
-        ds = self._decode_stage(
+        ds, _ = self._decode_stage(
             records.batch(block, drop_remainder=drop_remainder and batch_size is not None),
             self._decode_batch(decode_items, block), batched, checked)
       except (ValueError, TypeError) as e:  # decode_batch cannot batch these items
         _log.info('decoding one example at a time: %s', e)
         batched = False
+    rebatched = False
     if ds is None:
-      ds = self._decode_stage(records, self._decode_one(decode_items, preprocess_fn), False,
-                              checked)
+      # Examples decoded one by one are batched right after decoding, and checked a batch
+      # at a time, when that cannot change what the user gets (see _checked_decode).
+      rebatch = batch_size if (checked and not self._skip_corrupt and not self._service and
+                               batch_size is not None) else None
+      ds, rebatched = self._decode_stage(
+          records, self._decode_one(decode_items, preprocess_fn), False, checked,
+          rebatch=rebatch, drop_remainder=drop_remainder)
     if self._service:
       ds = ds.apply(tf.data.experimental.service.distribute(
           processing_mode=tf.data.experimental.service.ShardingPolicy.DYNAMIC,
@@ -255,7 +261,7 @@ class DatasetDataProvider(data_provider.DataProvider):
     ds = ds.map(_plain(lambda e: {i: e[_item_field(i, self._record_key)] for i in keep}))
     if batched and batch_size is None:
       ds = ds.unbatch()
-    if batch_size is not None and not batched:
+    if batch_size is not None and not (batched or rebatched):
       ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if batch_size is not None and drop_remainder:
       ds = ds.map(_plain(lambda e: tf.nest.map_structure(
@@ -292,14 +298,20 @@ class DatasetDataProvider(data_provider.DataProvider):
     record = e[parallel_reader.RECORD]
     return validation.checked_examples(record) if self._validate else record
 
-  def _decode_stage(self, records, decode, batched, checked):
+  def _decode_stage(self, records, decode, batched, checked, rebatch=None,
+                    drop_remainder=False):
+    """`(decoded dataset, whether it is already batched by `rebatch`)`."""
     if not checked:
       # Compressed shards or other readers: nothing to check, errors are TensorFlow's.
       return records.map(_plain(decode), num_parallel_calls=self._parallel,
-                         deterministic=self._deterministic)
-    return self._checked_decode(records, decode, batched)
+                         deterministic=self._deterministic), False
+    if rebatch:
+      ds = self._checked_decode(records, decode, batched, rebatch, drop_remainder)
+      if ds is not None:
+        return ds, True
+    return self._checked_decode(records, decode, batched), False
 
-  def _checked_decode(self, records, decode, batched):
+  def _checked_decode(self, records, decode, batched, rebatch=None, drop_remainder=False):
     """Decodes in parallel; a record that fails is named in an error, or skipped and counted.
 
     `ignore_errors` drops a failed decode; elements are numbered before decoding, so a gap
@@ -312,11 +324,17 @@ class DatasetDataProvider(data_provider.DataProvider):
 
     Each tf.data stage costs tens of microseconds per element, so numbering runs on blocks
     of records, error messages are built only on failure, and without `skip_corrupt` the
-    check is a stateless map.
+    check is a stateless map. With `rebatch` (a batch size), examples are batched right
+    after decoding and checked a batch at a time: blocks of `rebatch` records are numbered
+    and a sentinel block is `rebatch` sentinels, so while every decode succeeds each batch
+    holds only records or only sentinels, but the last (records, then sentinels); sentinel
+    batches are dropped, and with `drop_remainder` a last batch short of records. Returns
+    None when a decoded item has no fully known shape (a sentinel's stand-in could not be
+    batched with it); the caller then builds the example-at-a-time check.
     """
     skipped = parallel_reader.SKIPPED
-    blocks = records if batched else records.batch(_DECODE_BLOCK)
-    end = {k: tf.zeros([1], s.dtype) for k, s in records.element_spec.items()}
+    blocks = records if batched else records.batch(rebatch or _DECODE_BLOCK)
+    end = {k: tf.zeros([rebatch or 1], s.dtype) for k, s in records.element_spec.items()}
     end[skipped] = end[skipped] - 1
     sentinel = tf.data.Dataset.from_tensors(end)
     beat = tf.data.Dataset.from_tensor_slices(tf.constant([0] * _HEARTBEAT + [1], tf.int64))
@@ -358,7 +376,13 @@ class DatasetDataProvider(data_provider.DataProvider):
         out['_marker'] = e[parallel_reader.KEY]
       return out
     ds = ds.map(_plain(guarded_decode), num_parallel_calls=self._parallel, deterministic=True)
+    if rebatch and not all(isinstance(spec, tf.TensorSpec) and spec.shape.is_fully_defined()
+                           for spec in ds.element_spec.values()):
+      return None
     ds = ds.ignore_errors(log_warning=True)
+    if rebatch:
+      return ds.batch(rebatch).enumerate().map(
+          _plain(_strict_batch_check(rebatch, drop_remainder)))
     if self._skip_corrupt:
       return ds.scan((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
                      _plain(self._skip_check()))
@@ -391,6 +415,28 @@ def _strict_check(batched):
         gap > 0, _decode_error_message(_describe(e['_previous'], batched), gap),
         _read_error_message(e['_marker']))
     return _mark(e, _checked(ok, message, gap))
+  return check
+
+
+def _strict_batch_check(batch_size, drop_remainder):
+  """`_strict_check` for a batch of decoded examples (see `_checked_decode`'s `rebatch`):
+  raises at the batch's first gap or read marker, then keeps its records."""
+  def check(batch_number, e):
+    gaps = e['_index'] - (batch_number * batch_size +
+                          tf.range(tf.size(e['_index'], out_type=tf.int64)))
+    bad = tf.logical_or(gaps > 0, e['_kind'] > 0)
+    first = tf.argmax(tf.cast(bad, tf.int32))
+    message = lambda: tf.where(  # noqa: E731
+        gaps[first] > 0, _decode_error_message(_describe(e['_previous'][first], False),
+                                               gaps[first]),
+        _read_error_message(e['_marker'][first]))
+    records = tf.reduce_sum(tf.cast(tf.equal(e['_kind'], 0), tf.int32))
+    records = _checked(tf.logical_not(tf.reduce_any(bad)), message, records)
+    # Past the check, records come first: sentinels only end a batch.
+    out = {k: v[:records] for k, v in e.items()
+           if k not in ('_index', '_previous', '_marker', '_kind')}
+    out[_KEEP] = tf.equal(records, batch_size) if drop_remainder else records > 0
+    return out
   return check
 
 

@@ -252,12 +252,12 @@ def _keyed(records, filename, size, count, file_index, *, checked, skip_corrupt,
   Keys and offsets are computed for blocks of records, not one by one: a function call
   per record would cost more than reading it.
   """
-  blocks = records.batch(block).map(_plain(lambda r: (r, tf.constant(False))))
-  end = tf.data.Dataset.from_tensors((tf.zeros([0], tf.string), tf.constant(True)))
+  # The end of the file is an empty block (batch never makes one).
+  end = tf.data.Dataset.from_tensors(tf.zeros([0], tf.string))
 
-  def step(state, block):
+  def step(state, record):
     offset, index = state
-    record, is_end = block
+    is_end = tf.equal(tf.size(record), 0)
     lengths = tf.cast(tf.strings.length(record, unit='BYTE'), tf.int64) + _TFRECORD_OVERHEAD
     offsets = offset + tf.cumsum(lengths, exclusive=True)
     indices = index + tf.range(tf.size(record, out_type=tf.int64))
@@ -294,8 +294,8 @@ def _keyed(records, filename, size, count, file_index, *, checked, skip_corrupt,
             SKIPPED: tf.concat([element[SKIPPED], tf.fill([marker], lost)], 0)}
     state = (offset + tf.reduce_sum(lengths), index + tf.size(record, out_type=tf.int64))
     return state, element
-  return blocks.concatenate(end).scan((tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
-                                      _plain(step))
+  return records.batch(block).concatenate(end).scan(
+      (tf.constant(0, tf.int64), tf.constant(0, tf.int64)), _plain(step))
 
 
 def _glob_escape(filename):

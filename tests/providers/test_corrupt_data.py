@@ -130,6 +130,24 @@ def test_batched_error_names_the_shard(faults):
 
 
 @pytest.mark.parametrize('fault', ['crc', 'truncated', 'image'])
+def test_batches_of_examples_decoded_one_by_one_name_the_record(faults, fault):
+  """Examples decoded one at a time and checked a batch at a time (a batch_size and a
+  preprocess_fn): the error still names the very record, after the good batches."""
+  files, shard, offsets, lost = faults[fault]
+  provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False,
+                                     num_epochs=1)
+  shrink = lambda e: {'label': e['label'], 'image': tf.image.resize(e['image'], [4, 4])}  # noqa: E731
+  labels = []
+  with pytest.raises(tf.errors.InvalidArgumentError) as info:
+    for batch in provider.as_dataset(['image', 'label'], batch_size=4, preprocess_fn=shrink):
+      labels += [int(l) for l in batch['label']]
+  assert f'{files[shard]}:{offsets[0]}' in info.value.message
+  assert errors.CorruptDataError.from_op_error(info.value).file == files[shard]
+  assert labels == list(range(len(labels))) and len(labels) % 4 == 0
+  assert min(lost) - 4 < len(labels) <= min(lost)   # every whole batch before the bad record
+
+
+@pytest.mark.parametrize('fault', ['crc', 'truncated', 'image'])
 def test_eager_skip_corrupt_skips_and_counts_exactly(faults, fault):
   files, _, _, lost = faults[fault]
   provider = ddp.DatasetDataProvider(_with_manifest(files), shuffle=True, num_epochs=1,

@@ -185,6 +185,57 @@ def test_as_dataset_without_decode_batch_decodes_then_batches(dataset, shards):
   np.testing.assert_array_equal(batches[1]['image'][0][::2, ::2], pixels[8])
 
 
+def _shrink(example):
+  """A preprocess_fn: decoded examples of a fixed shape, so they can be batched."""
+  return {'image': tf.image.resize(example['image'], [4, 5], method='nearest'),
+          'label': example['label']}
+
+
+def test_examples_decoded_one_by_one_are_batched_then_checked_as_batches(shards):
+  """Examples decoded one at a time, with a batch_size, are checked a batch at a time:
+  the batches are those of decoding then batching, the last shorter or dropped."""
+  files, _, _ = shards
+  provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False,
+                                     num_epochs=1)
+  batches = list(provider.as_dataset(['image', 'label', 'record_key'], batch_size=5,
+                                     preprocess_fn=_shrink))
+  assert [len(b['label']) for b in batches] == [5, 5, 5, 5, 4]
+  assert [int(l) for b in batches for l in b['label']] == list(range(TOTAL))
+  keys = [k.decode() for b in batches for k in b['record_key'].numpy()]
+  assert len(set(keys)) == TOTAL and keys[0] == f'{files[0]}:0'
+  dropped = provider.as_dataset(['image', 'label'], batch_size=5, drop_remainder=True,
+                                preprocess_fn=_shrink)
+  assert dropped.element_spec['label'].shape == [5]
+  assert [int(l) for b in dropped for l in b['label']] == list(range(20))
+  exact = list(provider.as_dataset(['image', 'label'], batch_size=8, drop_remainder=True,
+                                   preprocess_fn=_shrink))
+  assert [len(b['label']) for b in exact] == [8, 8, 8]
+
+
+def test_batches_of_examples_decoded_one_by_one_pass_the_sentinels(shards):
+  """Batches of one cross the sentinel blocks the check inserts every 256 blocks (and
+  the one at the end): each example comes exactly num_epochs times, nothing else."""
+  files, _, _ = shards
+  epochs = 12   # 288 records: one sentinel block on the way, one at the end
+  provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=True,
+                                     seed=3, num_epochs=epochs, num_readers=2)
+  batches = list(provider.as_dataset(['image', 'label'], batch_size=1, preprocess_fn=_shrink))
+  assert all(len(b['label']) == 1 for b in batches)
+  counts = collections.Counter(int(b['label'][0]) for b in batches)
+  assert counts == {label: epochs for label in range(TOTAL)}
+
+
+def test_examples_of_no_fixed_shape_are_checked_one_by_one_then_batched(shards):
+  """Without a fixed shape a sentinel's stand-in could not join a batch: the examples
+  are checked one at a time and then batched (same-sized images batch fine)."""
+  files, pixels, _ = shards
+  provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False,
+                                     num_epochs=1)
+  batches = list(provider.as_dataset(['image', 'label'], batch_size=10))
+  assert [len(b['label']) for b in batches] == [10, 10, 4]
+  np.testing.assert_array_equal(batches[2]['image'][0], pixels[20])
+
+
 def test_eager_skip_count_is_zero_on_good_data(dataset):
   provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=1, skip_corrupt=True)
   assert len(lib.drain_eager(provider, ['label'])) == TOTAL

@@ -130,6 +130,21 @@ def test_a_decoder_that_fails_every_block_raises_with_num_epochs_none(shards):
   assert f'shard(s) {bad[0]}' in error.message and 'could not be decoded' in error.message
 
 
+def test_batches_decoded_one_by_one_raise_when_every_decode_fails_forever(tmp_path):
+  """Examples decoded one at a time and checked as batches: the sentinel blocks surface
+  the gap even when no record ever decodes (num_epochs=None)."""
+  files, _, _ = lib.write_shards(str(tmp_path), 2, 4)
+  for f in files:
+    lib.write_records(f, [lib.example(b'not an image', i) for i in range(4)])
+  provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False)
+  shrink = lambda e: {'label': e['label'], 'image': tf.image.resize(e['image'], [4, 4])}  # noqa: E731
+  error = _bounded(lambda: next(iter(provider.as_dataset(['image', 'label'], batch_size=4,
+                                                         preprocess_fn=shrink))))
+  assert isinstance(error, tf.errors.InvalidArgumentError), repr(error)
+  assert 'could not be decoded' in error.message
+  assert any(f'shard {f} is corrupt' in error.message for f in files)
+
+
 @pytest.mark.parametrize('eager', [False, True])
 def test_skipping_when_nothing_can_be_decoded_raises_with_num_epochs_none(tmp_path, eager):
   files, _, _ = lib.write_shards(str(tmp_path), 2, 4)
