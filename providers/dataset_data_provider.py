@@ -37,7 +37,9 @@ sizes tell where each must end); for compressed shards and other readers,
 errors are TensorFlow's own and, with `skip_corrupt`, unreadable records are
 logged but not counted. The checks cost a few small ops per example: elements
 are numbered before the parallel decode, failed decodes are dropped by
-`ignore_errors`, and a gap in the numbers after it names the record.
+`ignore_errors`, and a gap in the numbers after it names the record (checked a
+batch at a time where examples are batched: `decode_batch`, or a `batch_size`
+with examples of a fixed shape).
 """
 import logging
 import os
