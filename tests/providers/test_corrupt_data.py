@@ -136,7 +136,8 @@ def test_batches_of_examples_decoded_one_by_one_name_the_record(faults, fault):
   files, shard, offsets, lost = faults[fault]
   provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False,
                                      num_epochs=1)
-  shrink = lambda e: {'label': e['label'], 'image': tf.image.resize(e['image'], [4, 4])}  # noqa: E731
+  def shrink(e):
+    return {'label': e['label'], 'image': tf.image.resize(e['image'], [4, 4])}
   labels = []
   with pytest.raises(tf.errors.InvalidArgumentError) as info:
     for batch in provider.as_dataset(['image', 'label'], batch_size=4, preprocess_fn=shrink):

@@ -137,7 +137,8 @@ def test_batches_decoded_one_by_one_raise_when_every_decode_fails_forever(tmp_pa
   for f in files:
     lib.write_records(f, [lib.example(b'not an image', i) for i in range(4)])
   provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False)
-  shrink = lambda e: {'label': e['label'], 'image': tf.image.resize(e['image'], [4, 4])}  # noqa: E731
+  def shrink(e):
+    return {'label': e['label'], 'image': tf.image.resize(e['image'], [4, 4])}
   error = _bounded(lambda: next(iter(provider.as_dataset(['image', 'label'], batch_size=4,
                                                          preprocess_fn=shrink))))
   assert isinstance(error, tf.errors.InvalidArgumentError), repr(error)
