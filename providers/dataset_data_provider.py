@@ -58,6 +58,7 @@ _SKIPPED = '_skipped'   # per element: records skipped just before it (or that i
 _KEEP = '_keep'         # per element: False for read markers and sentinels
 _DECODE_BLOCK = 32      # records decoded together when the decoder can batch them
 _HEARTBEAT = 256        # blocks between the sentinels that let the decode check run
+_CHECK_FIELDS = ('_index', '_previous', '_marker', '_kind')   # what the checks read
 
 
 class DatasetDataProvider(data_provider.DataProvider):
@@ -235,7 +236,7 @@ class DatasetDataProvider(data_provider.DataProvider):
     if batched:
       block = batch_size or _DECODE_BLOCK
       try:
-        ds, _ = self._decode_stage(
+        ds = self._decode_stage(
             records.batch(block, drop_remainder=drop_remainder and batch_size is not None),
             self._decode_batch(decode_items, block), batched, checked)
       except (ValueError, TypeError) as e:  # decode_batch cannot batch these items
@@ -243,13 +244,15 @@ class DatasetDataProvider(data_provider.DataProvider):
         batched = False
     rebatched = False
     if ds is None:
-      # Examples decoded one by one are batched right after decoding, and checked a batch
-      # at a time, when that cannot change what the user gets (see _checked_decode).
-      rebatch = batch_size if (checked and not self._skip_corrupt and not self._service and
-                               batch_size is not None) else None
-      ds, rebatched = self._decode_stage(
-          records, self._decode_one(decode_items, preprocess_fn), False, checked,
-          rebatch=rebatch, drop_remainder=drop_remainder)
+      decode = self._decode_one(decode_items, preprocess_fn)
+      if (checked and batch_size is not None and not self._skip_corrupt and
+          not self._service):
+        # Batched right after decoding and checked a batch at a time, where that cannot
+        # change what the user gets (see _checked_decode; None where it could).
+        ds = self._checked_decode(records, decode, False, batch_size, drop_remainder)
+        rebatched = ds is not None
+      if ds is None:
+        ds = self._decode_stage(records, decode, False, checked)
     if self._service:
       ds = ds.apply(tf.data.experimental.service.distribute(
           processing_mode=tf.data.experimental.service.ShardingPolicy.DYNAMIC,
@@ -300,18 +303,12 @@ class DatasetDataProvider(data_provider.DataProvider):
     record = e[parallel_reader.RECORD]
     return validation.checked_examples(record) if self._validate else record
 
-  def _decode_stage(self, records, decode, batched, checked, rebatch=None,
-                    drop_remainder=False):
-    """`(decoded dataset, whether it is already batched by `rebatch`)`."""
+  def _decode_stage(self, records, decode, batched, checked):
     if not checked:
       # Compressed shards or other readers: nothing to check, errors are TensorFlow's.
       return records.map(_plain(decode), num_parallel_calls=self._parallel,
-                         deterministic=self._deterministic), False
-    if rebatch:
-      ds = self._checked_decode(records, decode, batched, rebatch, drop_remainder)
-      if ds is not None:
-        return ds, True
-    return self._checked_decode(records, decode, batched), False
+                         deterministic=self._deterministic)
+    return self._checked_decode(records, decode, batched)
 
   def _checked_decode(self, records, decode, batched, rebatch=None, drop_remainder=False):
     """Decodes in parallel; a record that fails is named in an error, or skipped and counted.
@@ -413,9 +410,7 @@ def _strict_check(batched):
     gap = e['_index'] - survivors
     kind = e['_kind']
     ok = tf.logical_and(tf.equal(gap, 0), kind <= 0)
-    message = lambda: tf.where(  # noqa: E731
-        gap > 0, _decode_error_message(_describe(e['_previous'], batched), gap),
-        _read_error_message(e['_marker']))
+    message = lambda: _failure_message(gap, e['_previous'], e['_marker'], batched)  # noqa: E731
     return _mark(e, _checked(ok, message, gap))
   return check
 
@@ -428,23 +423,27 @@ def _strict_batch_check(batch_size, drop_remainder):
                           tf.range(tf.size(e['_index'], out_type=tf.int64)))
     bad = tf.logical_or(gaps > 0, e['_kind'] > 0)
     first = tf.argmax(tf.cast(bad, tf.int32))
-    message = lambda: tf.where(  # noqa: E731
-        gaps[first] > 0, _decode_error_message(_describe(e['_previous'][first], False),
-                                               gaps[first]),
-        _read_error_message(e['_marker'][first]))
+    message = lambda: _failure_message(  # noqa: E731
+        gaps[first], e['_previous'][first], e['_marker'][first], False)
     records = tf.reduce_sum(tf.cast(tf.equal(e['_kind'], 0), tf.int32))
     records = _checked(tf.logical_not(tf.reduce_any(bad)), message, records)
     # Past the check, records come first: sentinels only end a batch.
-    out = {k: v[:records] for k, v in e.items()
-           if k not in ('_index', '_previous', '_marker', '_kind')}
+    out = {k: v[:records] for k, v in e.items() if k not in _CHECK_FIELDS}
     out[_KEEP] = tf.equal(records, batch_size) if drop_remainder else records > 0
     return out
   return check
 
 
+def _failure_message(gap, previous, marker, batched):
+  """The error for a check that failed: `gap` records before this element could not be
+  decoded (the last of them keyed `previous`), or it is the read marker `marker`."""
+  return tf.where(gap > 0, _decode_error_message(_describe(previous, batched), gap),
+                  _read_error_message(marker))
+
+
 def _mark(e, gap):
   """`e` without check fields, with its `_SKIPPED` count and whether to `_KEEP` it."""
-  out = {k: v for k, v in e.items() if k not in ('_index', '_previous', '_marker', '_kind')}
+  out = {k: v for k, v in e.items() if k not in _CHECK_FIELDS}
   out[_SKIPPED] = gap + tf.maximum(e['_kind'], 0)
   out[_KEEP] = tf.equal(e['_kind'], 0)
   return out
