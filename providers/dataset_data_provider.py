@@ -389,9 +389,15 @@ class DatasetDataProvider(data_provider.DataProvider):
     return ds.enumerate().map(_plain(_strict_check(batched)))
 
   def _skip_check(self):
-    """Counts what was skipped; more records in a row than the dataset holds means nothing
-    can be read, and with num_epochs=None reading would go on forever: raise instead."""
-    limit = self._num_samples if isinstance(self._num_samples, int) else -1
+    """Counts what was skipped; more records in a row than the dataset holds (its
+    num_samples, else what its files can hold) means nothing can be read, and with
+    num_epochs=None reading would go on forever: raise instead."""
+    limit = self._num_samples
+    if not isinstance(limit, int):
+      args = self._read_args
+      limit = parallel_reader.max_records(args['data_sources'], args['reader_class'],
+                                          args['reader_kwargs'], args['records_per_file'])
+    limit = -1 if limit is None else limit
 
     def check(state, e):
       expected, run = state

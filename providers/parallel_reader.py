@@ -115,6 +115,23 @@ def record_dataset_fn(reader_class, reader_kwargs=None):
   return make, checked
 
 
+def max_records(data_sources, reader_class=None, reader_kwargs=None, records_per_file=None):
+  """At most how many records `data_sources` hold, or None where that cannot be known.
+
+  The exact total when `records_per_file` (e.g. a manifest's counts) covers every file;
+  else, for uncompressed TFRecord files, their size over the 16 bytes of framing every
+  record carries; else (compressed files, other readers) None.
+  """
+  files = get_data_files(data_sources)
+  counts = dict(records_per_file or {})
+  known = [counts.get(f, counts.get(os.path.basename(f))) for f in files]
+  if all(c is not None for c in known):
+    return sum(known)
+  if not record_dataset_fn(reader_class, reader_kwargs)[1]:
+    return None
+  return sum(_file_sizes(files)) // _TFRECORD_OVERHEAD
+
+
 def _file_sizes(files):
   """Each file's size in bytes, statted in parallel (remote file systems are slow per call)."""
   def size(f):

@@ -126,3 +126,17 @@ def test_reader_mapping():
   assert not checked
   with pytest.raises(ValueError, match='not TFRecordReader arguments'):
     parallel_reader.record_dataset_fn(tf.compat.v1.TFRecordReader, {'buffer': 1})
+
+
+def test_max_records_is_the_manifest_total_else_a_bound_from_file_sizes(shards):
+  files, _, records = shards
+  counts = {os.path.basename(f): PER_SHARD for f in files}
+  assert parallel_reader.max_records(files, records_per_file=counts) == NUM_SHARDS * PER_SHARD
+  # Without counts for every file: each record takes at least its 16 bytes of framing.
+  bound = parallel_reader.max_records(files, tf.compat.v1.TFRecordReader,
+                                      records_per_file={os.path.basename(files[0]): 4})
+  framed = sum(len(r) + 16 for r in records.values())
+  assert bound == framed // 16 and bound >= NUM_SHARDS * PER_SHARD
+  # Compressed records can be smaller than their framing: no bound.
+  assert parallel_reader.max_records(files, tf.data.TFRecordDataset,
+                                     {'compression_type': 'GZIP'}) is None

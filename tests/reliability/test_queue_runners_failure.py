@@ -147,11 +147,13 @@ def test_batches_decoded_one_by_one_raise_when_every_decode_fails_forever(tmp_pa
 
 
 @pytest.mark.parametrize('eager', [False, True])
-def test_skipping_when_nothing_can_be_decoded_raises_with_num_epochs_none(tmp_path, eager):
+@pytest.mark.parametrize('num_samples', [8, None])   # None: bounded by the files' sizes
+def test_skipping_when_nothing_can_be_decoded_raises_with_num_epochs_none(tmp_path, eager,
+                                                                          num_samples):
   files, _, _ = lib.write_shards(str(tmp_path), 2, 4)
   for f in files:
     lib.write_records(f, [lib.example(b'not an image', i) for i in range(4)])
-  dataset = lib.dataset(files, num_samples=8)
+  dataset = lib.dataset(files, num_samples=num_samples)
 
   def scenario():
     if eager:
