@@ -129,6 +129,12 @@ class DatasetDataProvider(data_provider.DataProvider):
     # Fail on bad arguments, unknown readers and missing files now, not at the first read.
     self._checked_reader = parallel_reader.record_dataset_fn(dataset.reader, reader_kwargs)[1]
     parallel_reader.check_read_args(**self._read_args)
+    # More records skipped in a row than the dataset holds means none can be read (see
+    # _skip_check); without num_samples, what its files can hold (None: no bound).
+    self._max_skip_run = dataset.num_samples
+    if skip_corrupt and not isinstance(self._max_skip_run, int):
+      self._max_skip_run = parallel_reader.max_records(
+          files, dataset.reader, reader_kwargs, self._read_args['records_per_file'])
     super().__init__(None, dataset.num_samples)
     self._items = self._decoder_items + [record_key]
     self._num_skipped = 0
@@ -392,12 +398,7 @@ class DatasetDataProvider(data_provider.DataProvider):
     """Counts what was skipped; more records in a row than the dataset holds (its
     num_samples, else what its files can hold) means nothing can be read, and with
     num_epochs=None reading would go on forever: raise instead."""
-    limit = self._num_samples
-    if not isinstance(limit, int):
-      args = self._read_args
-      limit = parallel_reader.max_records(args['data_sources'], args['reader_class'],
-                                          args['reader_kwargs'], args['records_per_file'])
-    limit = -1 if limit is None else limit
+    limit = self._max_skip_run if isinstance(self._max_skip_run, int) else -1
 
     def check(state, e):
       expected, run = state

@@ -123,13 +123,18 @@ def max_records(data_sources, reader_class=None, reader_kwargs=None, records_per
   record carries; else (compressed files, other readers) None.
   """
   files = get_data_files(data_sources)
-  counts = dict(records_per_file or {})
-  known = [counts.get(f, counts.get(os.path.basename(f))) for f in files]
+  known = _record_counts(files, records_per_file)
   if all(c is not None for c in known):
     return sum(known)
   if not record_dataset_fn(reader_class, reader_kwargs)[1]:
     return None
   return sum(_file_sizes(files)) // _TFRECORD_OVERHEAD
+
+
+def _record_counts(files, records_per_file):
+  """Each file's record count from `{file name or base name: count}`, None where unknown."""
+  counts = dict(records_per_file or {})
+  return [counts.get(f, counts.get(os.path.basename(f))) for f in files]
 
 
 def _file_sizes(files):
@@ -192,8 +197,7 @@ def read_records(data_sources, reader_class=None, *, reader_kwargs=None, num_epo
       data_sources, reader_class, reader_kwargs, num_epochs, num_readers, capacity, num_shards,
       shard_index, on_corrupt)
   skip_corrupt = on_corrupt == 'mark'
-  counts = dict(records_per_file or {})
-  counts = [counts.get(f, counts.get(os.path.basename(f), -1)) for f in files]
+  counts = [-1 if c is None else c for c in _record_counts(files, records_per_file)]
   deterministic = seed is not None or not shuffle
 
   def per_file(filename, size, count, file_index):
