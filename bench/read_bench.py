@@ -5,8 +5,8 @@
     python bench/read_bench.py --validate_records    # (b), (c) with validate_records=True
 
 Side by side in one process, in interleaved turns (so a slow spell of a shared machine
-slows every variant alike; ratios are taken turn by turn), then each variant alone in
-its own process for its peak RSS:
+slows every variant alike; ratios are taken turn by turn; a turn starts once the others
+have refilled their buffers), then each variant alone in its own process for its peak RSS:
   (a) queue:   TF-Slim's pipeline: string_input_producer, 4 TFRecordReaders into a
                RandomShuffleQueue (ParallelReader), decode, train.batch(32, 4 threads);
   (b) graph:   DatasetDataProvider(num_readers=4).get + tf.compat.v1.train.batch, graph mode;
@@ -41,6 +41,7 @@ IMAGE_SIZE = 224
 PROVIDER_KWARGS = {}   # --validate_records sets validate_records=True for (b) and (c)
 WARMUP_BATCHES = 20    # more than any variant buffers (5 batches + 256 records)
 WARMUP_S = 0.3
+IDLE_CPU_S = 0.01      # this process is idle when it uses less CPU than this per 0.1 s
 
 
 # --- data --------------------------------------------------------------------
@@ -223,7 +224,9 @@ def _limit_variant(dataset, name):
     ds = ds.batch(BATCH).map(
         lambda b, l: (tf.reshape(tf.io.decode_raw(b, tf.uint8), [-1, 28, 28, 1]), l),
         num_parallel_calls=tf.data.AUTOTUNE)
-  it = iter(ds.prefetch(tf.data.AUTOTUNE))
+  # A fixed buffer like the provider's: AUTOTUNE would grow it whenever the turn waits,
+  # then fill it between turns, and the next turn would read from it.
+  it = iter(ds.prefetch(2))
   return (lambda: next(it)), (lambda: None)
 
 
@@ -236,9 +239,21 @@ def _start(variant, dataset, name):
   return _limit_variant(dataset, name)
 
 
+def _settle(limit_s=10.0):
+  """Waits until this process is idle: after its turn a variant refills its queues and
+  buffers (0.3-0.5 CPU s for flowers), which would otherwise take from the next turn."""
+  deadline = time.perf_counter() + limit_s
+  while time.perf_counter() < deadline:
+    cpu = time.process_time()
+    time.sleep(0.1)
+    if time.process_time() - cpu < IDLE_CPU_S:
+      return
+
+
 def _window(step, seconds):
-  """(images/s, CPU ms per image) of `step` over `seconds`, after draining what the
-  pipeline buffered while it waited its turn (queues and prefetch fill up when idle)."""
+  """(images/s, CPU ms per image) of `step` over `seconds`, once the other variants are
+  idle and after draining what this one buffered while it waited its turn."""
+  _settle()
   start = time.perf_counter()
   drained = 0
   while drained < WARMUP_BATCHES or time.perf_counter() - start < WARMUP_S:
