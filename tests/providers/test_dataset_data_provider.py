@@ -189,6 +189,21 @@ def test_as_dataset_prefetches_a_fixed_buffer_not_autotune(dataset):
   assert _final_prefetch_buffer(provider.as_dataset(['image'])) == 2 * ddp._DECODE_BLOCK
 
 
+def test_small_batches_are_decoded_several_at_a_time_and_split_again(dataset):
+  """Batches of 5 are parsed in blocks of 125 (parsing costs the same for 5 or 125
+  records); the split gives the batches batching the examples would give."""
+  provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=6)
+  labels = [int(e['label']) for e in provider.as_dataset(['label'])]
+  assert len(labels) == 6 * TOTAL > ddp._PARSE_BLOCK
+  batches = list(provider.as_dataset(['image', 'label'], batch_size=5))
+  assert [len(b['label']) for b in batches] == [5] * (len(labels) // 5) + [len(labels) % 5]
+  assert np.concatenate([b['label'] for b in batches]).tolist() == labels
+  assert all(b['image'].shape[1:] == (lib.HEIGHT, lib.WIDTH, 3) for b in batches)
+  dropped = provider.as_dataset(['label'], batch_size=5, drop_remainder=True)
+  assert dropped.element_spec['label'].shape == [5]
+  assert np.concatenate([b['label'] for b in dropped]).tolist() == labels[:len(labels) // 5 * 5]
+
+
 def test_as_dataset_without_decode_batch_decodes_then_batches(dataset, shards):
   """Images without a fixed shape cannot be decoded as a batch; a preprocess_fn makes
   them batchable, as resizing does for flowers."""
