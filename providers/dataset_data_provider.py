@@ -5,10 +5,11 @@
     for batch in provider.as_dataset(['image', 'label'], batch_size=32): ...   # eager / Keras
 
 The engine is `tf.data`: `parallel_reader.read_records` interleaves the shards
-and shuffles the records, which are then decoded in parallel: a batch (or, for
-single examples, a block of 32 split again afterwards) at a time by
-`decoder.decode_batch` when it can batch the items (fixed-shape images), else one
-at a time. No Python runs per example.
+and shuffles the records, which are then decoded in parallel: a block of records at a
+time by `decoder.decode_batch` when it can batch the items (fixed-shape images), else
+one at a time. A block is a batch, or several batches when they are smaller than 128
+(parsing costs about the same for 5 records as for 128), or for single examples 32;
+blocks are split again afterwards. No Python runs per example.
 
 Graph mode. The provider builds a one-shot iterator at construction, so no
 initializer has to run (`local_variables_initializer` may or may not be run; no

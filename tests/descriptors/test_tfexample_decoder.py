@@ -375,6 +375,21 @@ def test_decode_batch_equals_per_example_decode(mode, subset, vocabulary):
   np.testing.assert_array_equal(batch[1], pick)
 
 
+@pytest.mark.parametrize('size', [2 * td._MAX_UNROLL, td._MAX_UNROLL + 3])
+def test_large_static_batches_decode_in_unrolled_chunks_or_a_loop(size):
+  """A multiple of the unroll size decodes as a loop over unrolled chunks, any other
+  size as a loop over images; both give every image in its place."""
+  records, images = batch_records()
+  picks = [i % 2 * 2 for i in range(size)]    # PNG images 0 and 2, alternating
+  features = SCHEMA.keys_to_features()
+
+  def build():
+    decoder = td.TFExampleDecoder(features, {'image': td.Image(shape=[6, 8, 3])})
+    return decoder.decode_batch(tf.constant([records[i] for i in picks]), ['image'])[0]
+  batch = lib.evaluate('graph', build)
+  np.testing.assert_array_equal(batch, np.stack([images[i] for i in picks]))
+
+
 def test_decode_batch_of_varlen_tensor_checks_each_example_fills_the_shape():
   short = SCHEMA.encode_example({MATRIX: [1.0] * 5})
   full = SCHEMA.encode_example({MATRIX: [1.0] * 6})
