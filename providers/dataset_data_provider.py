@@ -59,10 +59,12 @@ _SKIPPED = '_skipped'   # per element: records skipped just before it (or that i
 _KEEP = '_keep'         # per element: False for read markers and sentinels
 _DECODE_BLOCK = 32      # records decoded together when the decoder can batch them
 _PARSE_BLOCK = 128      # at least this many for batches of a smaller batch_size
-# Elements ready ahead of the consumer: 2 batches, else 2 blocks of examples. A fixed
-# buffer: AUTOTUNE grows it while the consumer waits, then fills it whenever the
-# consumer pauses (evaluation, checkpoints), ~100 MiB more per pause on flowers-like data.
-_PREFETCH_BATCHES = 2
+# Elements ready ahead of the consumer: 2 batches; unbatched, 2 blocks of examples
+# decoded together, or 2 rounds of parallel decodes of single examples (64 decoded
+# flowers-sized images would hold ~25 MiB). A fixed buffer: AUTOTUNE grows it while the
+# consumer waits, then fills it whenever the consumer pauses (evaluation, checkpoints),
+# ~100 MiB more per pause on flowers-like data.
+_PREFETCH_ROUNDS = 2
 _HEARTBEAT = 256        # blocks between the sentinels that let the decode check run
 _CHECK_FIELDS = ('_index', '_previous', '_marker', '_kind')   # what the checks read
 
@@ -303,7 +305,9 @@ class DatasetDataProvider(data_provider.DataProvider):
     if batch_size is not None and drop_remainder:
       ds = ds.map(_plain(lambda e: tf.nest.map_structure(
           lambda t: _with_batch_size(t, batch_size), e)))
-    return ds.prefetch(_PREFETCH_BATCHES if batch_size else _PREFETCH_BATCHES * _DECODE_BLOCK)
+    if batch_size:
+      return ds.prefetch(_PREFETCH_ROUNDS)
+    return ds.prefetch(_PREFETCH_ROUNDS * (_DECODE_BLOCK if batched else self._parallel))
 
   def _decode_one(self, decode_items, preprocess_fn=None):
     # The user's function keeps AutoGraph (Python `if` on tensors), converted once and

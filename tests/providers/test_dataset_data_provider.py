@@ -181,12 +181,16 @@ def _final_prefetch_buffer(ds):
   return tf.make_ndarray(size.attr['value'].tensor)
 
 
-def test_as_dataset_prefetches_a_fixed_buffer_not_autotune(dataset):
+def test_as_dataset_prefetches_a_fixed_buffer_not_autotune(dataset, shards):
   """AUTOTUNE grows the buffer while the consumer waits and fills it when it pauses
-  (bench/read_bench.py: +1.4 GiB over eight pauses on flowers-like data)."""
+  (bench/read_bench.py: +1.4 GiB over eight pauses on flowers-like data). Examples
+  decoded one by one (large images, typically) are buffered by rounds of decodes."""
   provider = ddp.DatasetDataProvider(dataset, shuffle=False)
   assert _final_prefetch_buffer(provider.as_dataset(['image'], batch_size=5)) == 2
   assert _final_prefetch_buffer(provider.as_dataset(['image'])) == 2 * ddp._DECODE_BLOCK
+  one_by_one = ddp.DatasetDataProvider(lib.dataset(shards[0], fixed_shape=False),
+                                       num_parallel_calls=3)
+  assert _final_prefetch_buffer(one_by_one.as_dataset(['image'])) == 6
 
 
 def _stages_after_decode(ds):
