@@ -55,6 +55,9 @@ from providers import validation
 _log = logging.getLogger(__name__)
 
 NUM_SKIPPED = 'num_skipped'
+# Inside the pipeline the decoded items are nested under _ITEMS, apart from the fields the
+# pipeline adds (the record key, the checks' fields), so no item name can collide with them.
+_ITEMS = 'items'
 _SKIPPED = '_skipped'   # per element: records skipped just before it (or that it stands for)
 _KEEP = '_keep'         # per element: False for read markers and sentinels
 _DECODE_BLOCK = 32      # records decoded together when the decoder can batch them
@@ -113,6 +116,9 @@ class DatasetDataProvider(data_provider.DataProvider):
     if record_key in self._decoder_items:
       raise ValueError(f'record_key {record_key!r} is also an item of the dataset; pass '
                        f'another record_key')
+    if skip_corrupt and NUM_SKIPPED in self._decoder_items:
+      raise ValueError(f'skip_corrupt=True adds the item {NUM_SKIPPED!r}, which is also an '
+                       f'item of the dataset; rename that item in the decoder')
     if num_parallel_calls is not None and num_parallel_calls != tf.data.AUTOTUNE and (
         not isinstance(num_parallel_calls, int) or num_parallel_calls < 1):
       raise ValueError(f'num_parallel_calls must be a positive int or tf.data.AUTOTUNE, '
@@ -240,16 +246,18 @@ class DatasetDataProvider(data_provider.DataProvider):
         return example
 
   def _pick(self, element, items):
-    """`{item: tensor}` from an element of `_build(..., select=False)`."""
-    fields = element[-1] if isinstance(element, tuple) else element
-    return {i: fields[_item_field(i, self._record_key)] for i in items}
+    """`{item: tensor}` from an element of the pipeline before its selection (or of
+    `_build(..., select=False)`): `(survivors, element)` pairs or elements."""
+    e = element[-1] if isinstance(element, tuple) else element
+    nested = e[_ITEMS]
+    return {i: nested[i] if i in nested else
+            e[parallel_reader.KEY] if i == self._record_key else e[i] for i in items}
 
   def _build(self, items, batch_size=None, drop_remainder=False, keep_markers=False,
              preprocess_fn=None, select=True):
     """The pipeline. Its elements are `{item: tensor}` dicts; with `select=False` (for
     `get`, which picks the items itself: a map stage costs a function call per example)
-    they may hold more fields, under the names `_pick` knows, and unbatched examples may
-    come as `(index, dict)` pairs."""
+    they are elements for `_pick`, which may hold more fields."""
     decode_items = [i for i in items if i in self._decoder_items]
     checked = self._skip_corrupt or self._checked_reader
     records = parallel_reader.read_records(on_corrupt='mark' if checked else 'raise',
@@ -291,11 +299,10 @@ class DatasetDataProvider(data_provider.DataProvider):
       if not keep_markers:
         ds = ds.filter(_plain(lambda e: e[_KEEP]))
     keep = items + ([_SKIPPED, _KEEP] if keep_markers and self._skip_corrupt else [])
-    fields = {i: _item_field(i, self._record_key) for i in keep}
     if select:
-      ds = ds.map(_plain(lambda *e: {i: e[-1][f] for i, f in fields.items()}))
-    elif batched:  # blocks of examples: only the items' fields can be split
-      ds = ds.map(_plain(lambda *e: {f: e[-1][f] for f in fields.values()}))
+      ds = ds.map(_plain(lambda *e: self._pick(e, keep)))
+    elif batched:  # blocks of examples: only the items can be split
+      ds = ds.map(_plain(lambda *e: {_ITEMS: self._pick(e, keep)}))
     if batched and batch_size is None:
       ds = ds.unbatch()
     elif batched and block != batch_size:
@@ -315,11 +322,10 @@ class DatasetDataProvider(data_provider.DataProvider):
     preprocess = None if preprocess_fn is None else tf.autograph.to_graph(preprocess_fn)
 
     def decode(e):
-      out = dict(zip(decode_items, self._decoder.decode(self._record(e), decode_items)))
+      items = dict(zip(decode_items, self._decoder.decode(self._record(e), decode_items)))
       if preprocess is not None:
-        out = dict(preprocess(out))
-      out[parallel_reader.KEY] = e[parallel_reader.KEY]
-      return out
+        items = dict(preprocess(items))
+      return {_ITEMS: items, parallel_reader.KEY: e[parallel_reader.KEY]}
     return decode
 
   def _decode_batch(self, decode_items, block):
@@ -330,9 +336,8 @@ class DatasetDataProvider(data_provider.DataProvider):
       # has the static shape that lets decoders use straight-line ops rather than a loop.
       padded = tf.concat([records, tf.repeat(records[:1], block - size)], 0)
       items = self._decoder.decode_batch(tf.reshape(padded, [block]), decode_items)
-      out = {item: tensor[:size] for item, tensor in zip(decode_items, items)}
-      out[parallel_reader.KEY] = batch[parallel_reader.KEY]
-      return out
+      return {_ITEMS: {item: tensor[:size] for item, tensor in zip(decode_items, items)},
+              parallel_reader.KEY: batch[parallel_reader.KEY]}
     return decode
 
   def _record(self, e):
@@ -412,7 +417,7 @@ class DatasetDataProvider(data_provider.DataProvider):
       return out
     ds = ds.map(_plain(guarded_decode), num_parallel_calls=self._parallel, deterministic=True)
     if rebatch and not all(isinstance(spec, tf.TensorSpec) and spec.shape.is_fully_defined()
-                           for spec in ds.element_spec.values()):
+                           for spec in tf.nest.flatten(ds.element_spec)):
       return None
     ds = ds.ignore_errors(log_warning=True)
     if rebatch:
@@ -469,7 +474,8 @@ def _strict_batch_check(batch_size, drop_remainder):
     records = tf.reduce_sum(tf.cast(tf.equal(e['_kind'], 0), tf.int32))
     records = _checked(tf.logical_not(tf.reduce_any(bad)), message, records)
     # Past the check, records come first: sentinels only end a batch.
-    out = {k: v[:records] for k, v in e.items() if k not in _CHECK_FIELDS}
+    out = tf.nest.map_structure(lambda v: v[:records],
+                                {k: v for k, v in e.items() if k not in _CHECK_FIELDS})
     out[_KEEP] = tf.equal(records, batch_size) if drop_remainder else records > 0
     return out
   return check
@@ -529,10 +535,6 @@ def _with_batch_size(tensor, batch_size):
   if isinstance(tensor, tf.Tensor) and tensor.shape.rank:
     tensor.set_shape([batch_size] + tensor.shape.as_list()[1:])
   return tensor
-
-
-def _item_field(item, record_key):
-  return parallel_reader.KEY if item == record_key else item
 
 
 def _plain(fn):

@@ -79,17 +79,20 @@ class QueueRunners:
     if runners is None:
       runners = self._session.graph.get_collection(tf.compat.v1.GraphKeys.QUEUE_RUNNERS)
     self.threads = []
-    try:
+    try:   # a Ctrl-C here too stops what was started
       for runner in runners:
         # A runner already running in this session (an outer context) returns no threads.
         self.threads.extend(runner.create_threads(self._session, coord=self.coord, daemon=True,
                                                   start=True))
+      if self.threads:
+        self._watch = _InterruptWatch.start(self._interrupted(runners, self.coord))
     except BaseException:
+      if self._watch is not None:
+        self._watch.stop()
+        self._watch = None
       self._stop(body_failed=True)
       raise
     _log.debug('QueueRunners: started %d threads', len(self.threads))
-    if self.threads:
-      self._watch = _InterruptWatch.start(self._interrupted(runners, self.coord))
     return self
 
   def __exit__(self, exc_type, exc_value, traceback):
@@ -171,23 +174,26 @@ class _InterruptWatch:
     if (threading.current_thread() is not threading.main_thread() or
         signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
       return None
-    reader, writer = socket.socketpair()
-    writer.setblocking(False)
-    previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-    if previous != -1:
-      signal.set_wakeup_fd(previous)
-      reader.close()
-      writer.close()
-      return None
-    return cls(reader, writer, on_interrupt)
+    watch = cls(on_interrupt)
+    try:   # the listener runs; until the handler is in place, Ctrl-C raises as usual
+      previous = signal.set_wakeup_fd(watch._writer.fileno(), warn_on_full_buffer=False)
+      if previous != -1:
+        signal.set_wakeup_fd(previous)
+        watch.stop()
+        return None
+      signal.signal(signal.SIGINT, watch._handle)
+    except BaseException:
+      watch.stop()
+      raise
+    return watch
 
-  def __init__(self, reader, writer, on_interrupt):
-    self._reader, self._writer = reader, writer
+  def __init__(self, on_interrupt):
+    self._reader, self._writer = socket.socketpair()
+    self._writer.setblocking(False)
     self._on_interrupt = on_interrupt
     self.pending = False   # an interrupt deferred and not raised yet
     self._retry = None
     self._stopping = False
-    signal.signal(signal.SIGINT, self._handle)
     self._thread = threading.Thread(target=self._listen, name='QueueRunners-sigint',
                                     daemon=True)
     self._thread.start()

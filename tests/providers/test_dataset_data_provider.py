@@ -397,3 +397,35 @@ def test_train_batch_under_queue_runners(dataset):
   assert [len(l) for _, l in got][:4] == [5, 5, 5, 5]
   assert sorted(int(x) for _, l in got for x in l) == list(range(TOTAL))
   assert got[0][0].shape == (5, lib.HEIGHT, lib.WIDTH, 3)
+
+
+@pytest.mark.parametrize('fixed_shape', [True, False])
+def test_items_named_like_the_pipelines_own_fields_keep_their_values(shards, fixed_shape):
+  """Decoded items live apart from the fields the pipeline adds (the record key `key`,
+  the checks' `_index`, `_kind`, ...), so items of any name come out as decoded."""
+  from descriptors import dataset as dataset_lib
+  from descriptors import schema
+  from descriptors import tfexample_decoder as td
+  files, pixels, _ = shards
+  shape = [lib.HEIGHT, lib.WIDTH, 3] if fixed_shape else None
+  names = ['key', '_index', '_kind', '_previous', '_marker', '_keep', 'items']
+
+  def dataset(items):
+    decoder = td.TFExampleDecoder(schema.IMAGE.keys_to_features(), items)
+    return dataset_lib.Dataset(data_sources=files, reader=tf.compat.v1.TFRecordReader,
+                               decoder=decoder, num_samples=None, items_to_descriptions={})
+  provider = ddp.DatasetDataProvider(dataset(dict(
+      {'image': td.Image(shape=shape, channels=3)},
+      **{name: td.Tensor(schema.LABEL) for name in names})), shuffle=False, num_epochs=1)
+  examples = list(provider.as_dataset(names + ['image', 'record_key']))
+  assert [int(e['key']) for e in examples] == sorted(pixels)
+  for e in examples:
+    assert [int(e[name]) for name in names] == [int(e['key'])] * len(names)
+    np.testing.assert_array_equal(e['image'], pixels[int(e['key'])])
+  assert examples[0]['record_key'].numpy().decode() == f'{files[0]}:0'
+  first = provider.get(names + ['record_key'])
+  assert [int(t) for t in first[:-1]] == [0] * len(names)
+  assert first[-1].numpy().decode() == f'{files[0]}:0'
+  with pytest.raises(ValueError, match="'num_skipped'"):
+    ddp.DatasetDataProvider(dataset({'num_skipped': td.Tensor(schema.LABEL)}),
+                            skip_corrupt=True)
