@@ -175,6 +175,8 @@ _CTRL_C_WHILE_WAITING = '''
 import os, signal, threading
 import tensorflow as tf
 import slimdata as slim
+# A shell's background job inherits SIGINT ignored; give it Python's usual handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 with tf.Graph().as_default():
   never = tf.queue.FIFOQueue(1, tf.float32, shapes=[[]])   # input that never comes
   batch = tf.compat.v1.train.batch([never.dequeue()], batch_size=2)

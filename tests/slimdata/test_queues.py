@@ -136,19 +136,24 @@ def test_a_ctrl_c_while_the_context_starts_stops_what_it_started(monkeypatch):
   """SIGINT arriving just before the context's own handler is in place raises as usual;
   the runner threads and the interrupt watch are stopped, nothing is left installed."""
   real_signal = signal.signal
+  # Python's usual handler, as interactively (a shell's background job ignores SIGINT).
+  inherited = real_signal(signal.SIGINT, signal.default_int_handler)
 
   def interrupted(signum, handler):
     if signum == signal.SIGINT and handler is not signal.default_int_handler:
       raise KeyboardInterrupt   # as Python's default handler would, at this point
     return real_signal(signum, handler)
   monkeypatch.setattr(signal, 'signal', interrupted)
-  with tf.Graph().as_default():
-    batch = tf1.train.batch([one_example_per_run(tf.data.Dataset.range(10**9))], batch_size=2,
-                            capacity=2)
-    with tf1.Session() as sess:
-      with pytest.raises(KeyboardInterrupt):
-        with slim.queues.QueueRunners(sess):
-          sess.run(batch)
-  assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-  assert signal.set_wakeup_fd(-1) == -1
-  assert not [t for t in threading.enumerate() if t.name == 'QueueRunners-sigint']
+  try:
+    with tf.Graph().as_default():
+      batch = tf1.train.batch([one_example_per_run(tf.data.Dataset.range(10**9))],
+                              batch_size=2, capacity=2)
+      with tf1.Session() as sess:
+        with pytest.raises(KeyboardInterrupt):
+          with slim.queues.QueueRunners(sess):
+            sess.run(batch)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.set_wakeup_fd(-1) == -1
+    assert not [t for t in threading.enumerate() if t.name == 'QueueRunners-sigint']
+  finally:
+    real_signal(signal.SIGINT, inherited)
