@@ -5,6 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from descriptors import dataset as dataset_lib
+from descriptors import schema
+from descriptors import tfexample_decoder as td
 from providers import dataset_data_provider as ddp
 from providers import errors
 import providers_testlib as lib
@@ -403,9 +406,6 @@ def test_train_batch_under_queue_runners(dataset):
 def test_items_named_like_the_pipelines_own_fields_keep_their_values(shards, fixed_shape):
   """Decoded items live apart from the fields the pipeline adds (the record key `key`,
   the checks' `_index`, `_kind`, ...), so items of any name come out as decoded."""
-  from descriptors import dataset as dataset_lib
-  from descriptors import schema
-  from descriptors import tfexample_decoder as td
   files, pixels, _ = shards
   shape = [lib.HEIGHT, lib.WIDTH, 3] if fixed_shape else None
   names = ['key', '_index', '_kind', '_previous', '_marker', '_keep', 'items']
