@@ -1,6 +1,6 @@
 """Reading benchmark: TF-Slim's queue reader vs slimdata's providers vs the decode limit.
 
-    python bench/read_bench.py                       # default run, about 5 minutes on 2 cores
+    python bench/read_bench.py                       # default run, about 8 minutes on 2 cores
     python bench/read_bench.py --datasets flowers --cycles 12
     python bench/read_bench.py --validate_records    # (b), (c) with validate_records=True
 
@@ -11,7 +11,11 @@ have refilled their buffers), then each variant alone in its own process for its
                RandomShuffleQueue (ParallelReader), decode, train.batch(32, 4 threads);
   (b) graph:   DatasetDataProvider(num_readers=4).get + tf.compat.v1.train.batch, graph mode;
   (c) eager:   DatasetDataProvider.as_dataset(batch_size=32), eager;
-  (d) limit:   tf.data decoding the same image bytes held in memory, batch 32.
+  (d) limit:   tf.data decoding the same image bytes held in memory, batch 32;
+  (b') session: (b) with decode_in_session=True: tf.data reads, get's tensors decode in
+               train.batch's threads, as TF-Slim did (bad images are not named);
+  (e) files:   tf.data reading the same files without the provider (TFRecordDataset
+               interleave, shuffle, parse, decode, batch): what any tf.data reader pays.
 On three generated sets: flowers-like JPEGs (240-500 px, decoded and resized to
 224x224), MNIST-sized PNG records (28x28) and the same images stored raw (uint8).
 Prints images/s, ratios to (a) and (d), CPU per image and peak RSS. Never asserts.
@@ -32,7 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
-VARIANTS = ('queue', 'graph', 'eager', 'limit')
+VARIANTS = ('queue', 'graph', 'eager', 'limit', 'session', 'files')
 DATASETS = ('flowers', 'mnist_png', 'mnist_raw')
 BATCH = 32
 READERS = 4
@@ -157,16 +161,16 @@ def _rss_mib(field):
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _graph_variant(dataset, preprocess, use_provider):
-  """`(step, close)` of (a) or (b): a session and its queue threads, running."""
+def _graph_variant(dataset, preprocess, use_provider, **provider_kwargs):
+  """`(step, close)` of (a), (b) or (b'): a session and its queue threads, running."""
   import tensorflow as tf
   from providers import dataset_data_provider
   from providers import parallel_reader
   graph = tf.Graph()
   with graph.as_default():
     if use_provider:
-      provider = dataset_data_provider.DatasetDataProvider(dataset, num_readers=READERS,
-                                                          **PROVIDER_KWARGS)
+      provider = dataset_data_provider.DatasetDataProvider(
+          dataset, num_readers=READERS, **PROVIDER_KWARGS, **provider_kwargs)
       image, label = provider.get(['image', 'label'])
     else:
       # TF-Slim's DatasetDataProvider, as it was: queues and reader ops.
@@ -222,7 +226,7 @@ def _limit_variant(dataset, name):
                 num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH)
   else:
     ds = ds.batch(BATCH).map(
-        lambda b, l: (tf.reshape(tf.io.decode_raw(b, tf.uint8), [-1, 28, 28, 1]), l),
+        lambda b, l: _raw_images(tf, {schema.ENCODED: b, schema.LABEL: l}, schema),
         num_parallel_calls=tf.data.AUTOTUNE)
   # A fixed buffer like the provider's: AUTOTUNE would grow it whenever the turn waits,
   # then fill it between turns, and the next turn would read from it.
@@ -230,12 +234,50 @@ def _limit_variant(dataset, name):
   return (lambda: next(it)), (lambda: None)
 
 
+def _files_variant(dataset, name):
+  """tf.data reading the same files, without the provider: no keys, no checks."""
+  import tensorflow as tf
+  from descriptors import schema
+  from providers import parallel_reader
+  spec = {schema.ENCODED: tf.io.FixedLenFeature((), tf.string),
+          schema.LABEL: tf.io.FixedLenFeature((), tf.int64)}
+  files = tf.data.Dataset.from_tensor_slices(
+      parallel_reader.get_data_files(dataset.data_sources)).shuffle(16).repeat()
+  ds = files.interleave(tf.data.TFRecordDataset, cycle_length=READERS,
+                        num_parallel_calls=READERS).shuffle(256)
+  if name == 'mnist_raw':
+    ds = ds.batch(BATCH).map(
+        lambda r: _raw_images(tf, tf.io.parse_example(r, spec), schema),
+        num_parallel_calls=tf.data.AUTOTUNE)
+  else:
+    decode = (lambda b: tf.image.resize(tf.io.decode_jpeg(b, channels=3),
+                                        [IMAGE_SIZE, IMAGE_SIZE])) if name == 'flowers' else (
+        lambda b: tf.io.decode_png(b, channels=1))
+
+    def parse_and_decode(record):
+      example = tf.io.parse_single_example(record, spec)
+      return decode(example[schema.ENCODED]), example[schema.LABEL]
+    ds = ds.map(parse_and_decode, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH)
+  it = iter(ds.prefetch(2))
+  return (lambda: next(it)), (lambda: None)
+
+
+def _raw_images(tf, example, schema):
+  """(images, labels) of a parsed batch of MNIST-sized raw records."""
+  pixels = tf.io.decode_raw(example[schema.ENCODED], tf.uint8)
+  return tf.reshape(pixels, [-1, 28, 28, 1]), example[schema.LABEL]
+
+
 def _start(variant, dataset, name):
   """`(step, close)`: `step()` pulls one batch of `variant`."""
-  if variant in ('queue', 'graph'):
-    return _graph_variant(dataset, _preprocess(name), use_provider=variant == 'graph')
+  if variant in ('queue', 'graph', 'session'):
+    kwargs = {'decode_in_session': True} if variant == 'session' else {}
+    return _graph_variant(dataset, _preprocess(name), use_provider=variant != 'queue',
+                          **kwargs)
   if variant == 'eager':
     return _eager_variant(dataset, name)
+  if variant == 'files':
+    return _files_variant(dataset, name)
   return _limit_variant(dataset, name)
 
 
@@ -357,7 +399,8 @@ def main(argv=None):
         f'batch {BATCH}, {READERS} readers; {args.cycles} turns of {args.seconds:g} s per '
         f'variant, interleaved in one process; peak RSS from a separate process per variant')
   labels = {'queue': '(a) TF-Slim queues', 'graph': '(b) provider.get + train.batch',
-            'eager': '(c) as_dataset(batch_size=32)', 'limit': '(d) in-memory decode'}
+            'eager': '(c) as_dataset(batch_size=32)', 'limit': '(d) in-memory decode',
+            'session': "(b') get, decode_in_session", 'files': '(e) tf.data from the files'}
   for name in args.datasets.split(','):
     measured = _run_child(args, 'rates', name)
     if measured is None:

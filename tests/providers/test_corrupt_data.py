@@ -120,6 +120,26 @@ def test_graph_error_names_the_shard(faults, fault):
   assert any(f'{files[shard]}:{o}' in info.value.message for o in offsets)
 
 
+def test_graph_decode_in_session_names_read_errors_and_decodes_only_what_is_fetched(faults):
+  """Decoding in the session, as TF-Slim did: a bad CRC is still named (tf.data reads);
+  an undecodable image raises TensorFlow's own error, and only if its image is fetched."""
+  def drain(files, items):
+    with tf.Graph().as_default():
+      provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False,
+                                         num_epochs=1, decode_in_session=True)
+      with tf.compat.v1.Session() as sess:
+        return lib.drain_session(sess, provider.get(items))
+  crc_files, shard, offsets, _ = faults['crc']
+  with pytest.raises(tf.errors.InvalidArgumentError) as info:
+    drain(crc_files, ['label'])
+  assert f'shard {crc_files[shard]} is corrupt' in info.value.message
+  assert f'{crc_files[shard]}:{offsets[0]}' in info.value.message
+  image_files, _, _, _ = faults['image']
+  assert sorted(int(label) for [label] in drain(image_files, ['label'])) == sorted(ALL)
+  with pytest.raises(tf.errors.InvalidArgumentError):
+    drain(image_files, ['image', 'label'])
+
+
 def test_batched_error_names_the_shard(faults):
   files, shard, _, _ = faults['image']
   provider = ddp.DatasetDataProvider(lib.dataset(files), shuffle=False, num_epochs=1)

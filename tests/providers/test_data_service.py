@@ -37,13 +37,19 @@ examples = list(provider.as_dataset(['image', 'label', 'record_key']))
 batched = ddp.DatasetDataProvider(dataset, num_epochs=1, data_service_address=dispatcher.target)
 batches = list(batched.as_dataset(['label'], batch_size=5))
 got = lib.drain_eager(batched, ['label'])
+with tf.Graph().as_default():
+  graph_provider = ddp.DatasetDataProvider(dataset, num_epochs=1, decode_in_session=True,
+                                           data_service_address=dispatcher.target)
+  with tf.compat.v1.Session() as sess:
+    in_session = lib.drain_session(sess, graph_provider.get(['label']))
 print(json.dumps({
     'labels': [int(e['label']) for e in examples],
     'keys': [e['record_key'].numpy().decode() for e in examples],
     'shape': list(examples[0]['image'].shape),
     'batched': [int(l) for b in batches for l in b['label']],
     'batch_sizes': [len(b['label']) for b in batches],
-    'get': [int(l) for [l] in got]}), flush=True)
+    'get': [int(l) for [l] in got],
+    'decoded_in_session': [int(l) for [l] in in_session]}), flush=True)
 os._exit(0)   # skip tearing the servers down; the process ends here
 '''
 
@@ -73,3 +79,8 @@ def test_data_service_batched_and_eager_get(result):
   assert sorted(r['batched']) == list(range(NUM_SHARDS * PER_SHARD))
   assert all(1 <= n <= 5 for n in r['batch_sizes'])   # each worker batches its own part
   assert sorted(r['get']) == list(range(NUM_SHARDS * PER_SHARD))
+
+
+def test_data_service_reads_for_graph_get_that_decodes_in_the_session(result):
+  r, _ = result
+  assert sorted(r['decoded_in_session']) == list(range(NUM_SHARDS * PER_SHARD))

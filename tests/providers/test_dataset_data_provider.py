@@ -402,6 +402,60 @@ def test_train_batch_under_queue_runners(dataset):
   assert got[0][0].shape == (5, lib.HEIGHT, lib.WIDTH, 3)
 
 
+def _drain_graph(dataset, fetch_items, num_epochs=1, **kwargs):
+  with tf.Graph().as_default():
+    provider = ddp.DatasetDataProvider(dataset, num_epochs=num_epochs, **kwargs)
+    fetches = provider.get(fetch_items)
+    with tf.compat.v1.Session() as sess:
+      return lib.drain_session(sess, fetches), tf.compat.v1.get_default_graph()
+
+
+@pytest.mark.parametrize('fixed_shape', [True, False])
+def test_decode_in_session_gives_what_the_pipeline_gives(shards, fixed_shape):
+  files, pixels, _ = shards
+  data = lib.dataset(files, fixed_shape=fixed_shape)
+  items = ['image', 'label', 'record_key']
+  in_session, graph = _drain_graph(data, items, shuffle=False, decode_in_session=True)
+  in_pipeline, _ = _drain_graph(data, items, shuffle=False)
+  assert len(in_session) == TOTAL
+  for (image, label, key), (image2, label2, key2) in zip(in_session, in_pipeline):
+    assert (label, key) == (label2, key2)
+    np.testing.assert_array_equal(image, image2)
+    np.testing.assert_array_equal(image, pixels[int(label)])
+  # The decode runs in the session's graph; the tf.data functions only read.
+  assert any(op.type == 'ParseExampleV2' for op in graph.get_operations())
+  functions = graph.as_graph_def().library.function
+  assert not any(node.op == 'ParseExampleV2' for f in functions for node in f.node_def)
+
+
+def test_decode_in_session_epochs_and_train_batch_threads(dataset):
+  from slimdata import queues
+  again, _ = _drain_graph(dataset, ['label'], num_epochs=2, shuffle=True, num_readers=2,
+                          decode_in_session=True)
+  assert collections.Counter(int(v) for [v] in again) == {i: 2 for i in range(TOTAL)}
+  with tf.Graph().as_default():
+    provider = ddp.DatasetDataProvider(dataset, shuffle=True, num_epochs=1, num_readers=2,
+                                       decode_in_session=True)
+    image, label = provider.get(['image', 'label'])
+    images, labels = tf.compat.v1.train.batch(
+        [tf.image.resize(image, [4, 4]), label], batch_size=5, num_threads=3,
+        allow_smaller_final_batch=True)
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.local_variables_initializer())
+      with queues.QueueRunners(sess):
+        got = lib.drain_session(sess, [images, labels])
+  assert sorted(int(x) for _, l in got for x in l) == list(range(TOTAL))
+  assert got[0][0].shape == (5, 4, 4, 3)
+
+
+def test_decode_in_session_is_for_graph_mode_without_skip_corrupt(dataset):
+  with pytest.raises(ValueError, match='graph mode'):
+    ddp.DatasetDataProvider(dataset, decode_in_session=True)
+  with tf.Graph().as_default():
+    with pytest.raises(ValueError, match='skip_corrupt'):
+      ddp.DatasetDataProvider(dataset, decode_in_session=True, skip_corrupt=True)
+
+
 @pytest.mark.parametrize('fixed_shape', [True, False])
 def test_items_named_like_the_pipelines_own_fields_keep_their_values(shards, fixed_shape):
   """Decoded items live apart from the fields the pipeline adds (the record key `key`,
