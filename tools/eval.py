@@ -29,6 +29,10 @@ def build_parser():
   a('--checkpoint_path', default='/tmp/tfmodel/', help='A checkpoint or a folder of them.')
   a('--eval_dir', default='/tmp/tfmodel/', help='Where the summaries are written.')
   a('--num_preprocessing_threads', type=int, default=4)
+  a('--decode_in_session', action='store_true',
+    help='Decode images in the preprocessing threads, as TF-Slim did: faster for images '
+         'of varying size; an undecodable image then raises TensorFlow\'s own error, '
+         'naming no record.')
   a('--dataset_name', default='imagenet')
   a('--dataset_split_name', default='test')
   a('--dataset_dir', default=None)
@@ -82,7 +86,8 @@ def main(argv=None):
         args.preprocessing_name or args.model_name, is_training=False)
     provider = DatasetDataProvider(dataset, shuffle=False, num_epochs=1,
                                    common_queue_capacity=2 * args.batch_size,
-                                   common_queue_min=args.batch_size)
+                                   common_queue_min=args.batch_size,
+                                   decode_in_session=args.decode_in_session)
     image, label = provider.get(['image', 'label'])
     label -= args.labels_offset
     size = args.eval_image_size or network_fn.default_image_size

@@ -52,6 +52,10 @@ def build_parser():
   a('--max_number_of_steps', type=int, default=None)
   a('--num_readers', type=int, default=4)
   a('--num_preprocessing_threads', type=int, default=4)
+  a('--decode_in_session', action='store_true',
+    help='Decode images in the preprocessing threads, as TF-Slim did: faster for images '
+         'of varying size; an undecodable image then raises TensorFlow\'s own error, '
+         'naming no record.')
   a('--log_every_n_steps', type=int, default=10)
   a('--save_summaries_secs', type=int, default=600)
   a('--save_interval_secs', type=int, default=600)
@@ -193,7 +197,8 @@ def main(argv=None):
     with tf.device('/cpu:0'):
       provider = DatasetDataProvider(
           dataset, num_readers=args.num_readers, common_queue_capacity=20 * args.batch_size,
-          common_queue_min=10 * args.batch_size, seed=args.seed)
+          common_queue_min=10 * args.batch_size, seed=args.seed,
+          decode_in_session=args.decode_in_session)
       image, label = provider.get(['image', 'label'])
       label -= args.labels_offset
       size = args.train_image_size or network_fn.default_image_size

@@ -128,17 +128,28 @@ def _accuracy_computed_directly(checkpoint, dataset_dir, name):
   return np.mean(correct), len(correct)
 
 
-def test_eval_reports_the_accuracy_computed_another_way(trained, datasets, load_tool, tmp_path):
+@pytest.mark.parametrize('decode_flags', [[], ['--decode_in_session']])
+def test_eval_reports_the_accuracy_computed_another_way(trained, datasets, load_tool, tmp_path,
+                                                        decode_flags):
   train_dir, _ = trained
   ten, _ = datasets
   eval_dir = str(tmp_path / 'eval10')
   results = load_tool('eval').main([
       '--dataset_name', 'colours10', '--dataset_split_name', 'test', '--dataset_dir', ten,
       '--model_name', 'cifarnet', '--checkpoint_path', train_dir, '--eval_dir', eval_dir,
-      '--batch_size', '16', '--num_preprocessing_threads', '1'])
+      '--batch_size', '16', '--num_preprocessing_threads', '1'] + decode_flags)
   expected, count = _accuracy_computed_directly(tf.train.latest_checkpoint(train_dir), ten,
                                                 'colours10')
   assert count == 60
   assert results['Accuracy'] == pytest.approx(expected, abs=1e-6)
   assert results['Top5_Accuracy'] >= results['Accuracy']
   assert 'eval/Accuracy' in _event_tags(eval_dir)
+
+
+def test_train_can_decode_in_its_preprocessing_threads(datasets, load_tool, tmp_path):
+  ten, _ = datasets
+  train_dir = str(tmp_path / 'train_in_session')
+  loss = load_tool('train').main(
+      _train_flags(ten, 'colours10', train_dir, 5) + ['--decode_in_session'])
+  assert np.isfinite(loss)
+  assert tf.train.latest_checkpoint(train_dir).endswith('model.ckpt-5')
