@@ -2,7 +2,7 @@
 
     python bench/read_bench.py                       # default run, about 8 minutes on 2 cores
     python bench/read_bench.py --datasets flowers --cycles 12
-    python bench/read_bench.py --validate_records    # (b), (c) with validate_records=True
+    python bench/read_bench.py --validate_records    # the providers with validate_records=True
 
 Side by side in one process, in interleaved turns (so a slow spell of a shared machine
 slows every variant alike; ratios are taken turn by turn; a turn starts once the others
@@ -42,7 +42,7 @@ BATCH = 32
 READERS = 4
 THREADS = 4
 IMAGE_SIZE = 224
-PROVIDER_KWARGS = {}   # --validate_records sets validate_records=True for (b) and (c)
+PROVIDER_KWARGS = {}   # --validate_records sets validate_records=True for (b), (b') and (c)
 WARMUP_BATCHES = 20    # more than any variant buffers (5 batches + 256 records)
 WARMUP_S = 0.3
 IDLE_CPU_S = 0.01      # this process is idle when it uses less CPU than this per 0.1 s
@@ -384,7 +384,7 @@ def main(argv=None):
   parser.add_argument('--flowers', type=int, default=1000, help='flowers-like images')
   parser.add_argument('--mnist', type=int, default=20000, help='MNIST-sized images')
   parser.add_argument('--validate_records', action='store_true',
-                      help='(b) and (c) check each record before parsing it')
+                      help="(b), (b') and (c) check each record before parsing it")
   parser.add_argument('--child', nargs=2, metavar=('WHAT', 'DATASET'), help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
   os.makedirs(args.workdir, exist_ok=True)
