@@ -326,6 +326,10 @@ class DatasetDataProvider(data_provider.DataProvider):
         ds = self._checked_decode(records, decode, False, batch_size, drop_remainder)
         rebatched = ds is not None
       if ds is None:
+        if select and not checked:
+          # Nothing to check: the decode picks the items itself (a stage less per example).
+          decode = _picking(decode, lambda e: self._pick(e, items))
+          select = False
         ds = self._decode_stage(records, decode, False, checked)
     ds = self._distributed(ds)
     if self._skip_corrupt:   # (strict checks drop sentinels themselves)
@@ -556,6 +560,11 @@ def _describe(key, batched):
   shards = tf.unique(_shard_of(key)).y
   return tf.strings.join(['shard(s) ', tf.strings.reduce_join(shards, separator=', '),
                           ' are corrupt: a record of the batch starting at ', key[0]])
+
+
+def _picking(decode, pick):
+  """`decode`, then `pick`."""
+  return lambda e: pick(decode(e))
 
 
 def _count_skipped(total, e):
