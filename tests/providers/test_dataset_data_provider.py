@@ -432,7 +432,10 @@ def test_decode_in_session_gives_what_the_pipeline_gives(shards, fixed_shape):
   items = ['image', 'label', 'record_key']
   in_session, graph = _drain_graph(data, items, shuffle=False, decode_in_session=True)
   in_pipeline, _ = _drain_graph(data, items, shuffle=False)
+  validated, _ = _drain_graph(data, ['label', 'record_key'], shuffle=False,
+                              decode_in_session=True, validate_records=True)
   assert len(in_session) == TOTAL
+  assert validated == [[label, key] for _, label, key in in_session]
   for (image, label, key), (image2, label2, key2) in zip(in_session, in_pipeline):
     assert (label, key) == (label2, key2)
     np.testing.assert_array_equal(image, image2)
