@@ -211,23 +211,16 @@ def _limit_variant(dataset, name):
   import tensorflow as tf
   from descriptors import schema
   from providers import parallel_reader
-  spec = {schema.ENCODED: tf.io.FixedLenFeature((), tf.string),
-          schema.LABEL: tf.io.FixedLenFeature((), tf.int64)}
   records = tf.data.TFRecordDataset(parallel_reader.get_data_files(dataset.data_sources))
-  parsed = next(iter(records.batch(1 << 20).map(lambda r: tf.io.parse_example(r, spec))))
+  parsed = next(iter(records.batch(1 << 20).map(
+      lambda r: tf.io.parse_example(r, _image_and_label(tf, schema)))))
   ds = tf.data.Dataset.from_tensor_slices((parsed[schema.ENCODED], parsed[schema.LABEL]))
   ds = ds.repeat().shuffle(256)
-  if name == 'flowers':
-    ds = ds.map(lambda b, l: (tf.image.resize(tf.io.decode_jpeg(b, channels=3),
-                                              [IMAGE_SIZE, IMAGE_SIZE]), l),
-                num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH)
-  elif name == 'mnist_png':
-    ds = ds.map(lambda b, l: (tf.io.decode_png(b, channels=1), l),
-                num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH)
+  decode = lambda b, l: (_bare_decode(tf, name, b), l)  # noqa: E731
+  if name == 'mnist_raw':   # one decode_raw per batch
+    ds = ds.batch(BATCH).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
   else:
-    ds = ds.batch(BATCH).map(
-        lambda b, l: _raw_images(tf, {schema.ENCODED: b, schema.LABEL: l}, schema),
-        num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH)
   # A fixed buffer like the provider's: AUTOTUNE would grow it whenever the turn waits,
   # then fill it between turns, and the next turn would read from it.
   it = iter(ds.prefetch(2))
@@ -239,33 +232,38 @@ def _files_variant(dataset, name):
   import tensorflow as tf
   from descriptors import schema
   from providers import parallel_reader
-  spec = {schema.ENCODED: tf.io.FixedLenFeature((), tf.string),
-          schema.LABEL: tf.io.FixedLenFeature((), tf.int64)}
   files = tf.data.Dataset.from_tensor_slices(
       parallel_reader.get_data_files(dataset.data_sources)).shuffle(16).repeat()
   ds = files.interleave(tf.data.TFRecordDataset, cycle_length=READERS,
                         num_parallel_calls=READERS).shuffle(256)
-  if name == 'mnist_raw':
-    ds = ds.batch(BATCH).map(
-        lambda r: _raw_images(tf, tf.io.parse_example(r, spec), schema),
-        num_parallel_calls=tf.data.AUTOTUNE)
-  else:
-    decode = (lambda b: tf.image.resize(tf.io.decode_jpeg(b, channels=3),
-                                        [IMAGE_SIZE, IMAGE_SIZE])) if name == 'flowers' else (
-        lambda b: tf.io.decode_png(b, channels=1))
+  parse = tf.io.parse_single_example
+  if name == 'mnist_raw':   # parsed and decoded a batch at a time
+    ds, parse = ds.batch(BATCH), tf.io.parse_example
 
-    def parse_and_decode(record):
-      example = tf.io.parse_single_example(record, spec)
-      return decode(example[schema.ENCODED]), example[schema.LABEL]
-    ds = ds.map(parse_and_decode, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH)
+  def parse_and_decode(records):
+    example = parse(records, _image_and_label(tf, schema))
+    return _bare_decode(tf, name, example[schema.ENCODED]), example[schema.LABEL]
+  ds = ds.map(parse_and_decode, num_parallel_calls=tf.data.AUTOTUNE)
+  if name != 'mnist_raw':
+    ds = ds.batch(BATCH)
   it = iter(ds.prefetch(2))
   return (lambda: next(it)), (lambda: None)
 
 
-def _raw_images(tf, example, schema):
-  """(images, labels) of a parsed batch of MNIST-sized raw records."""
-  pixels = tf.io.decode_raw(example[schema.ENCODED], tf.uint8)
-  return tf.reshape(pixels, [-1, 28, 28, 1]), example[schema.LABEL]
+def _image_and_label(tf, schema):
+  """The features (d) and (e) parse."""
+  return {schema.ENCODED: tf.io.FixedLenFeature((), tf.string),
+          schema.LABEL: tf.io.FixedLenFeature((), tf.int64)}
+
+
+def _bare_decode(tf, name, encoded):
+  """(d) and (e)'s decode, straight TensorFlow ops: a flowers-like JPEG decoded and
+  resized, an MNIST-sized PNG decoded, or a batch of raw MNIST-sized images."""
+  if name == 'flowers':
+    return tf.image.resize(tf.io.decode_jpeg(encoded, channels=3), [IMAGE_SIZE, IMAGE_SIZE])
+  if name == 'mnist_png':
+    return tf.io.decode_png(encoded, channels=1)
+  return tf.reshape(tf.io.decode_raw(encoded, tf.uint8), [-1, 28, 28, 1])
 
 
 def _start(variant, dataset, name):

@@ -328,7 +328,8 @@ class DatasetDataProvider(data_provider.DataProvider):
       if ds is None:
         if select and not checked:
           # Nothing to check: the decode picks the items itself (a stage less per example).
-          decode = _picking(decode, lambda e: self._pick(e, items))
+          decode_record = decode
+          decode = lambda e: self._pick(decode_record(e), items)  # noqa: E731
           select = False
         ds = self._decode_stage(records, decode, False, checked)
     ds = self._distributed(ds)
@@ -560,11 +561,6 @@ def _describe(key, batched):
   shards = tf.unique(_shard_of(key)).y
   return tf.strings.join(['shard(s) ', tf.strings.reduce_join(shards, separator=', '),
                           ' are corrupt: a record of the batch starting at ', key[0]])
-
-
-def _picking(decode, pick):
-  """`decode`, then `pick`."""
-  return lambda e: pick(decode(e))
 
 
 def _count_skipped(total, e):

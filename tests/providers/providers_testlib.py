@@ -55,8 +55,8 @@ def write_shards(directory, num_shards, per_shard, name='data', seed=0, start=0)
   return files, pixels, records
 
 
-def write_records(path, records):
-  with tf.io.TFRecordWriter(path) as writer:
+def write_records(path, records, options=None):
+  with tf.io.TFRecordWriter(path, options=options) as writer:
     for r in records:
       writer.write(r)
   return path

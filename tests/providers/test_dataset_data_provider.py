@@ -122,10 +122,9 @@ def test_num_samples_and_list_items(dataset):
 @pytest.mark.parametrize('reader', [tf.compat.v1.TFRecordReader, tf.data.TFRecordDataset])
 def test_reader_may_be_the_queue_reader_class_or_a_tf_data_class(shards, reader, tmp_path):
   files, _, records = shards
-  gz = str(tmp_path / 'data.tfrecord.gz')
-  with tf.io.TFRecordWriter(gz, options=tf.io.TFRecordOptions(compression_type='GZIP')) as w:
-    for i in range(PER_SHARD):
-      w.write(records[i])
+  gz = lib.write_records(str(tmp_path / 'data.tfrecord.gz'),
+                         [records[i] for i in range(PER_SHARD)],
+                         tf.io.TFRecordOptions(compression_type='GZIP'))
   plain = ddp.DatasetDataProvider(lib.dataset(files[:1], reader=reader), shuffle=False,
                                   num_epochs=1)
   assert _labels(lib.drain_eager(plain, ['label'])) == list(range(PER_SHARD))
@@ -221,11 +220,9 @@ def test_examples_decoded_one_by_one_pass_one_function_per_example_after_decodin
   assert calls(provider._build(provider.list_items(), select=False)) == ['FilterDataset']
   assert calls(provider.as_dataset()) == ['MapDataset', 'FilterDataset']
   # Compressed shards cannot be checked: the decode itself picks the items.
-  gz = str(tmp_path / 'data.tfrecord.gz')
   options = tf.io.TFRecordOptions(compression_type='GZIP')
-  with tf.io.TFRecordWriter(gz, options=options) as w:
-    for r in (records[i] for i in range(PER_SHARD)):
-      w.write(r)
+  gz = lib.write_records(str(tmp_path / 'data.tfrecord.gz'),
+                         [records[i] for i in range(PER_SHARD)], options)
   zipped = ddp.DatasetDataProvider(lib.dataset([gz], fixed_shape=False), shuffle=False,
                                    num_epochs=1, reader_kwargs={'options': options})
   items = ['image', 'label', 'record_key']
