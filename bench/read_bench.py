@@ -15,7 +15,9 @@ have refilled their buffers), then each variant alone in its own process for its
   (b') session: (b) with decode_in_session=True: tf.data reads, get's tensors decode in
                train.batch's threads, as TF-Slim did (bad images are not named);
   (e) files:   tf.data reading the same files without the provider (TFRecordDataset
-               interleave, shuffle, parse, decode, batch): what any tf.data reader pays.
+               interleave, shuffle, parse, decode, batch): what any tf.data reader pays;
+  (c') blocks: (c) with decode_in_blocks=True: flowers-like images decoded and resized 32
+               per function call (MNIST-sized ones are decoded in blocks by default).
 On three generated sets: flowers-like JPEGs (240-500 px, decoded and resized to
 224x224), MNIST-sized PNG records (28x28) and the same images stored raw (uint8).
 Prints images/s, ratios to (a) and (d), CPU per image and peak RSS. Never asserts.
@@ -36,7 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
-VARIANTS = ('queue', 'graph', 'eager', 'limit', 'session', 'files')
+VARIANTS = ('queue', 'graph', 'eager', 'limit', 'session', 'files', 'blocks')
 DATASETS = ('flowers', 'mnist_png', 'mnist_raw')
 BATCH = 32
 READERS = 4
@@ -194,7 +196,7 @@ def _graph_variant(dataset, preprocess, use_provider, **provider_kwargs):
   return (lambda: sess.run([images, labels])), close
 
 
-def _eager_variant(dataset, name):
+def _eager_variant(dataset, name, **kwargs):
   from providers import dataset_data_provider
   provider = dataset_data_provider.DatasetDataProvider(dataset, num_readers=READERS,
                                                        **PROVIDER_KWARGS)
@@ -202,7 +204,8 @@ def _eager_variant(dataset, name):
   preprocess = None
   if name == 'flowers':
     preprocess = lambda e: {'image': resize(e['image']), 'label': e['label']}  # noqa: E731
-  it = iter(provider.as_dataset(['image', 'label'], batch_size=BATCH, preprocess_fn=preprocess))
+  it = iter(provider.as_dataset(['image', 'label'], batch_size=BATCH, preprocess_fn=preprocess,
+                                **kwargs))
   return (lambda: next(it)), (lambda: None)
 
 
@@ -272,8 +275,9 @@ def _start(variant, dataset, name):
     kwargs = {'decode_in_session': True} if variant == 'session' else {}
     return _graph_variant(dataset, _preprocess(name), use_provider=variant != 'queue',
                           **kwargs)
-  if variant == 'eager':
-    return _eager_variant(dataset, name)
+  if variant in ('eager', 'blocks'):
+    kwargs = {'decode_in_blocks': True} if variant == 'blocks' else {}
+    return _eager_variant(dataset, name, **kwargs)
   if variant == 'files':
     return _files_variant(dataset, name)
   return _limit_variant(dataset, name)
@@ -398,7 +402,8 @@ def main(argv=None):
         f'variant, interleaved in one process; peak RSS from a separate process per variant')
   labels = {'queue': '(a) TF-Slim queues', 'graph': '(b) provider.get + train.batch',
             'eager': '(c) as_dataset(batch_size=32)', 'limit': '(d) in-memory decode',
-            'session': "(b') get, decode_in_session", 'files': '(e) tf.data from the files'}
+            'session': "(b') get, decode_in_session", 'files': '(e) tf.data from the files',
+            'blocks': "(c') (c), decode_in_blocks"}
   for name in args.datasets.split(','):
     measured = _run_child(args, 'rates', name)
     if measured is None:

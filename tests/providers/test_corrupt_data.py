@@ -150,19 +150,28 @@ def test_batched_error_names_the_shard(faults):
 
 
 @pytest.mark.parametrize('fault', ['crc', 'truncated', 'image'])
-def test_batches_of_examples_decoded_one_by_one_name_the_record(faults, fault):
-  """Examples decoded one at a time and checked a batch at a time (a batch_size and a
-  preprocess_fn): the error still names the very record, after the good batches."""
+@pytest.mark.parametrize('static', [False, True])
+def test_batches_of_examples_decoded_one_by_one_name_the_record(faults, fault, static):
+  """Examples of varying size made batchable by a preprocess_fn: the error names the very
+  record, after the good batches. With decode_in_blocks and items of a static shape, a
+  batch is decoded in one call, so an undecodable image names its shard and batch."""
   files, shard, offsets, lost = faults[fault]
   provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False,
                                      num_epochs=1)
   def shrink(e):
-    return {'label': e['label'], 'image': tf.image.resize(e['image'], [4, 4])}
+    size = [4, 4] if static else tf.shape(e['image'])[:2] // tf.shape(e['image'])[:2] * 4
+    return {'label': e['label'], 'image': tf.image.resize(e['image'], size)}
   labels = []
   with pytest.raises(tf.errors.InvalidArgumentError) as info:
-    for batch in provider.as_dataset(['image', 'label'], batch_size=4, preprocess_fn=shrink):
+    for batch in provider.as_dataset(['image', 'label'], batch_size=4, preprocess_fn=shrink,
+                                     decode_in_blocks=True):
+      assert batch['image'].shape[1:] == [4, 4, 3]
       labels += [int(l) for l in batch['label']]
-  assert f'{files[shard]}:{offsets[0]}' in info.value.message
+  if static and fault == 'image':
+    assert f'shard(s) {files[shard]} are corrupt: a record of the batch starting at ' \
+        f'{files[shard]}:' in info.value.message
+  else:
+    assert f'{files[shard]}:{offsets[0]}' in info.value.message
   assert errors.CorruptDataError.from_op_error(info.value).file == files[shard]
   assert labels == list(range(len(labels))) and len(labels) % 4 == 0
   assert min(lost) - 4 < len(labels) <= min(lost)   # every whole batch before the bad record
