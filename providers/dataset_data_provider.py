@@ -6,12 +6,12 @@
 
 The engine is `tf.data`: `parallel_reader.read_records` interleaves the shards
 and shuffles the records, which are then decoded in parallel: a block of records at a
-time by `decoder.decode_batch` when it can batch the items (fixed-shape images); with a
-`batch_size` and items of a static shape after `preprocess_fn` (images of varying size,
-resized) and `as_dataset(..., decode_in_blocks=True)`, a block of up to 32 records
-decoded one by one in one function call; else one at a time. A block is a batch, or several batches when they are smaller than 128
-(parsing costs about the same for 5 records as for 128), or for single examples 32;
-blocks are split again afterwards. No Python runs per example.
+time by `decoder.decode_batch` when it can batch the items (fixed-shape images); with
+`as_dataset(..., batch_size, decode_in_blocks=True)` and items of a static shape after
+`preprocess_fn` (images of varying size, resized), up to 32 records decoded one by one in
+one function call; else one at a time. A block is a batch, or several batches when they
+are smaller than 128 (parsing costs about the same for 5 records as for 128), or for
+single examples 32; blocks are split again afterwards. No Python runs per example.
 
 Graph mode. The provider builds a one-shot iterator at construction, so no
 initializer has to run (`local_variables_initializer` may or may not be run; no
