@@ -67,9 +67,8 @@ NUM_SKIPPED = 'num_skipped'
 _ITEMS = 'items'
 _SKIPPED = '_skipped'   # per element: records skipped just before it (or that it stands for)
 _KEEP = '_keep'         # per element: False for read markers and sentinels
-_DECODE_BLOCK = 32      # records decoded together when the decoder can batch them
+_DECODE_BLOCK = 32      # records decoded together (decode_batch; decode_in_blocks: at most)
 _PARSE_BLOCK = 128      # at least this many for batches of a smaller batch_size
-_MAX_STACKED = 32       # examples of varying size decoded in one function call, at most
 # Elements ready ahead of the consumer: 2 batches; unbatched, 2 blocks of examples
 # decoded together, or 2 rounds of parallel decodes of single examples (64 decoded
 # flowers-sized images would hold ~25 MiB). A fixed buffer: AUTOTUNE grows it while the
@@ -329,7 +328,7 @@ class DatasetDataProvider(data_provider.DataProvider):
       # A block of examples decoded one by one in one function call (a tf.data stage costs
       # tens of microseconds per element), where every item has a static shape; half as
       # many calls at a time, as each keeps the cores busy by itself.
-      block = min(batch_size, _MAX_STACKED)
+      block = min(batch_size, _DECODE_BLOCK)
       decode_block = self._stacked(decode_items, preprocess_fn, block)
       ds, batched = self._try_blocks(records, decode_block, block, batch_size, drop_remainder,
                                      checked, max(1, self._parallel // 2))
@@ -406,11 +405,12 @@ class DatasetDataProvider(data_provider.DataProvider):
     decode_record = self._record_decoder(decode_items, preprocess_fn)
 
     def decode_block(records):
-      examples = [decode_record(records[i]) for i in range(block)]
-      varying = [i for i, t in examples[0].items() if not t.shape.is_fully_defined()]
+      first = decode_record(records[0])   # checked before the other copies are traced
+      varying = [i for i, t in first.items() if not t.shape.is_fully_defined()]
       if varying:
         raise ValueError(f'items {varying} have no static shape')
-      return {i: tf.stack([e[i] for e in examples]) for i in examples[0]}
+      examples = [first] + [decode_record(records[i]) for i in range(1, block)]
+      return {i: tf.stack([e[i] for e in examples]) for i in first}
     return decode_block
 
   def _decode_blocks(self, decode_block, block):

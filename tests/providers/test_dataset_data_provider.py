@@ -334,7 +334,7 @@ def test_decode_in_blocks_decodes_a_batch_per_call(shards, tmp_path):
     np.testing.assert_array_equal(a['image'], b['image'])
     np.testing.assert_array_equal(a['label'], b['label'])
   big = list(blocks(['image', 'label'], batch_size=40, preprocess_fn=_shrink))
-  assert ddp._MAX_STACKED < 40
+  assert ddp._DECODE_BLOCK < 40
   assert [len(b['label']) for b in big] == [40, 3 * TOTAL - 40]
   assert [int(l) for b in big for l in b['label']] == list(range(TOTAL)) * 3
   np.testing.assert_array_equal(big[0]['image'][TOTAL + 8], big[0]['image'][8])
