@@ -10,14 +10,16 @@ have refilled their buffers), then each variant alone in its own process for its
   (a) queue:   TF-Slim's pipeline: string_input_producer, 4 TFRecordReaders into a
                RandomShuffleQueue (ParallelReader), decode, train.batch(32, 4 threads);
   (b) graph:   DatasetDataProvider(num_readers=4).get + tf.compat.v1.train.batch, graph mode;
-  (c) eager:   DatasetDataProvider.as_dataset(batch_size=32), eager;
+  (c) eager:   DatasetDataProvider.as_dataset(batch_size=32), eager (flowers-like images
+               are decoded and resized 32 per function call, MNIST-sized ones decoded
+               a block at a time);
   (d) limit:   tf.data decoding the same image bytes held in memory, batch 32;
   (b') session: (b) with decode_in_session=True: tf.data reads, get's tensors decode in
                train.batch's threads, as TF-Slim did (bad images are not named);
   (e) files:   tf.data reading the same files without the provider (TFRecordDataset
                interleave, shuffle, parse, decode, batch): what any tf.data reader pays;
-  (c') blocks: (c) with decode_in_blocks=True: flowers-like images decoded and resized 32
-               per function call (MNIST-sized ones are decoded in blocks by default).
+  (c') examples: (c) with decode_in_blocks=False: flowers-like images decoded one per
+               function call (on the MNIST-sized sets, the same as (c)).
 On three generated sets: flowers-like JPEGs (240-500 px, decoded and resized to
 224x224), MNIST-sized PNG records (28x28) and the same images stored raw (uint8).
 Prints images/s, ratios to (a) and (d), CPU per image and peak RSS. Never asserts.
@@ -38,7 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
-VARIANTS = ('queue', 'graph', 'eager', 'limit', 'session', 'files', 'blocks')
+VARIANTS = ('queue', 'graph', 'eager', 'limit', 'session', 'files', 'examples')
 DATASETS = ('flowers', 'mnist_png', 'mnist_raw')
 BATCH = 32
 READERS = 4
@@ -275,8 +277,8 @@ def _start(variant, dataset, name):
     kwargs = {'decode_in_session': True} if variant == 'session' else {}
     return _graph_variant(dataset, _preprocess(name), use_provider=variant != 'queue',
                           **kwargs)
-  if variant in ('eager', 'blocks'):
-    kwargs = {'decode_in_blocks': True} if variant == 'blocks' else {}
+  if variant in ('eager', 'examples'):
+    kwargs = {'decode_in_blocks': False} if variant == 'examples' else {}
     return _eager_variant(dataset, name, **kwargs)
   if variant == 'files':
     return _files_variant(dataset, name)
@@ -403,7 +405,7 @@ def main(argv=None):
   labels = {'queue': '(a) TF-Slim queues', 'graph': '(b) provider.get + train.batch',
             'eager': '(c) as_dataset(batch_size=32)', 'limit': '(d) in-memory decode',
             'session': "(b') get, decode_in_session", 'files': '(e) tf.data from the files',
-            'blocks': "(c') (c), decode_in_blocks"}
+            'examples': "(c') (c), decode_in_blocks=False"}
   for name in args.datasets.split(','):
     measured = _run_child(args, 'rates', name)
     if measured is None:

@@ -7,11 +7,11 @@
 The engine is `tf.data`: `parallel_reader.read_records` interleaves the shards
 and shuffles the records, which are then decoded in parallel: a block of records at a
 time by `decoder.decode_batch` when it can batch the items (fixed-shape images); with
-`as_dataset(..., batch_size, decode_in_blocks=True)` and items of a static shape after
-`preprocess_fn` (images of varying size, resized), up to 32 records decoded one by one in
-one function call; else one at a time. A block is a batch, or several batches when they
-are smaller than 128 (parsing costs about the same for 5 records as for 128), or for
-single examples 32; blocks are split again afterwards. No Python runs per example.
+`as_dataset(..., batch_size)` and items of a static shape after `preprocess_fn` (images
+of varying size, resized), up to 32 records parsed together and decoded one by one in
+one function call (unless `decode_in_blocks=False`); else one at a time. A block is a
+batch, or several batches when they are smaller than 128 (parsing costs about the same
+for 5 records as for 128), or for single examples 32; blocks are split again afterwards. No Python runs per example.
 
 Graph mode. The provider builds a one-shot iterator at construction, so no
 initializer has to run (`local_variables_initializer` may or may not be run; no
@@ -69,6 +69,7 @@ _SKIPPED = '_skipped'   # per element: records skipped just before it (or that i
 _KEEP = '_keep'         # per element: False for read markers and sentinels
 _DECODE_BLOCK = 32      # records decoded together (decode_batch; decode_in_blocks: at most)
 _PARSE_BLOCK = 128      # at least this many for batches of a smaller batch_size
+_MAX_BLOCK_CALLS = 4    # blocks decoded one by one in one call (decode_in_blocks) at once
 # Elements ready ahead of the consumer: 2 batches; unbatched, 2 blocks of examples
 # decoded together, or 2 rounds of parallel decodes of single examples (64 decoded
 # flowers-sized images would hold ~25 MiB). A fixed buffer: AUTOTUNE grows it while the
@@ -214,7 +215,7 @@ class DatasetDataProvider(data_provider.DataProvider):
     return self._num_skipped
 
   def as_dataset(self, items=None, batch_size=None, drop_remainder=False, preprocess_fn=None,
-                 decode_in_blocks=False):
+                 decode_in_blocks=True):
     """A `tf.data.Dataset` of `{item: tensor}` dicts, of examples or of batches.
 
     Args:
@@ -228,10 +229,11 @@ class DatasetDataProvider(data_provider.DataProvider):
         varying size so they can be batched). Implies decode-then-batch.
       decode_in_blocks: with a `batch_size` and items of a static shape (after
         `preprocess_fn`), decode and preprocess blocks of up to 32 examples in one call
-        each, not example by example: faster (flowers-like data, 2 cores: 1.03-1.07x the
-        TF-Slim queues against 0.98-1.00x), for ~200 MiB more memory (32 copies of the
-        decoder in one function, two blocks in flight), and an undecodable image names
-        its shard and block, not its record. Ignored where it does not apply.
+        each, not example by example (a tf.data function call costs tens of microseconds):
+        ~5-10% faster on flowers-sized images (docs/PERFORMANCE.md), for ~100 MiB more
+        memory (a block's images in flight per call); an undecodable image names its shard
+        and block, not its record. False decodes example by example. Ignored where it
+        does not apply.
 
     Each call builds a new pipeline that starts from the beginning.
     """
@@ -326,12 +328,11 @@ class DatasetDataProvider(data_provider.DataProvider):
                                      checked)
     if ds is None and decode_in_blocks and not self._skip_corrupt and batch_size is not None:
       # A block of examples decoded one by one in one function call (a tf.data stage costs
-      # tens of microseconds per element), where every item has a static shape; half as
-      # many calls at a time, as each keeps the cores busy by itself.
+      # tens of microseconds per element), where every item has a static shape.
       block = min(batch_size, _DECODE_BLOCK)
       decode_block = self._stacked(decode_items, preprocess_fn, block)
       ds, batched = self._try_blocks(records, decode_block, block, batch_size, drop_remainder,
-                                     checked, max(1, self._parallel // 2))
+                                     checked, self._block_calls())
     rebatched = False
     if ds is None:
       decode = self._decode_one(decode_items, preprocess_fn)
@@ -383,33 +384,47 @@ class DatasetDataProvider(data_provider.DataProvider):
       _log.info('decoding one example at a time: %s', e)
       return None, False
 
-  def _record_decoder(self, decode_items, preprocess_fn):
-    """`fn(record) -> {item: tensor}`: one record decoded, then `preprocess_fn`."""
-    # The user's function keeps AutoGraph (Python `if` on tensors), converted once and
-    # traced inline; ours are traced as written.
-    preprocess = None if preprocess_fn is None else tf.autograph.to_graph(preprocess_fn)
+  def _block_calls(self):
+    """Blocks decoded at once: half as many as single examples, as each call keeps the
+    cores busy by itself, and at most 4 (each holds a block's images)."""
+    if self._parallel == tf.data.AUTOTUNE:
+      return tf.data.AUTOTUNE
+    return min(_MAX_BLOCK_CALLS, max(1, self._parallel // 2))
 
-    def decode_record(record):
-      items = dict(zip(decode_items, self._decoder.decode(record, decode_items)))
-      return items if preprocess is None else dict(preprocess(items))
-    return decode_record
+  def _record_decoder(self, decode_items, preprocess):
+    """`fn(record) -> {item: tensor}`: one record decoded, then `preprocess`."""
+    return lambda record: preprocess(  # noqa: E731
+        dict(zip(decode_items, self._decoder.decode(record, decode_items))))
 
   def _decode_one(self, decode_items, preprocess_fn=None):
-    decode_record = self._record_decoder(decode_items, preprocess_fn)
+    decode_record = self._record_decoder(decode_items, _preprocessor(preprocess_fn))
     return lambda e: {_ITEMS: decode_record(self._record(e)),  # noqa: E731
                       parallel_reader.KEY: e[parallel_reader.KEY]}
 
   def _stacked(self, decode_items, preprocess_fn, block):
     """`fn(records) -> {item: tensor}` decoding `block` records one by one, unrolled, and
     stacking their items; a ValueError where an item's shape is not static."""
-    decode_record = self._record_decoder(decode_items, preprocess_fn)
+    preprocess = _preprocessor(preprocess_fn)
+    decode_record = self._record_decoder(decode_items, preprocess)
+
+    def decode_rest(records):
+      """The examples of `records`, after one parse where the decoder can (decode_each)."""
+      decoded = None
+      if hasattr(self._decoder, 'decode_each'):
+        try:
+          decoded = self._decoder.decode_each(records, decode_items)
+        except ValueError as e:
+          _log.info('parsing the records of a block one by one: %s', e)
+      if decoded is None:
+        return [decode_record(records[i]) for i in range(records.shape[0])]
+      return [preprocess(dict(zip(decode_items, items))) for items in decoded]
 
     def decode_block(records):
       first = decode_record(records[0])   # checked before the other copies are traced
       varying = [i for i, t in first.items() if not t.shape.is_fully_defined()]
       if varying:
         raise ValueError(f'items {varying} have no static shape')
-      examples = [first] + [decode_record(records[i]) for i in range(1, block)]
+      examples = [first] + decode_rest(records[1:])
       return {i: tf.stack([e[i] for e in examples]) for i in first}
     return decode_block
 
@@ -610,6 +625,16 @@ def _describe(key, batched):
   shards = tf.unique(_shard_of(key)).y
   return tf.strings.join(['shard(s) ', tf.strings.reduce_join(shards, separator=', '),
                           ' are corrupt: a record of the batch starting at ', key[0]])
+
+
+def _preprocessor(preprocess_fn):
+  """`fn({item: tensor}) -> {item: tensor}`: `preprocess_fn`, or nothing to do. The user's
+  function keeps AutoGraph (Python `if` on tensors), converted once and traced inline;
+  ours are traced as written."""
+  if preprocess_fn is None:
+    return lambda items: items  # noqa: E731
+  preprocess = tf.autograph.to_graph(preprocess_fn)
+  return lambda items: dict(preprocess(items))  # noqa: E731
 
 
 def _count_skipped(total, e):

@@ -135,9 +135,10 @@ def test_image_is_decoded_by_its_header_whatever_its_format_says():
   np.testing.assert_array_equal(decode_one('eager', image_record(bmp, 'jpeg'), td.Image()), RGB)
 
 
-def test_bytes_that_are_no_image_fail_naming_the_feature_and_format():
-  with pytest.raises(tf.errors.InvalidArgumentError, match='not a JPEG, PNG, GIF or BMP'):
-    decode_one('eager', image_record(b'TIFF or worse', 'tiff'), td.Image())
+@pytest.mark.parametrize('mode', lib.MODES)
+def test_bytes_that_are_no_image_fail_saying_what_could_be_decoded(mode):
+  with pytest.raises(tf.errors.InvalidArgumentError, match='Unknown image file format'):
+    decode_one(mode, image_record(b'TIFF or worse', 'tiff'), td.Image())
 
 
 def test_graph_mode_image_has_static_channels():
@@ -419,3 +420,67 @@ def test_decode_batch_needs_a_vector_of_records():
   decoder = td.TFExampleDecoder(SCHEMA.keys_to_features(), {'label': td.Tensor(schema.LABEL)})
   with pytest.raises(ValueError, match='1-D batch'):
     decoder.decode_batch(tf.constant(batch_records()[0][0]))
+
+
+# --- decode_each ---------------------------------------------------------------------------
+
+def varying_records():
+  """Four examples whose items differ in shape: JPEG and PNG images of four sizes, lists
+  of 0-3 values (the first example has none)."""
+  records = []
+  for i in range(4):
+    image = lib.pixels(5 + i, 8 - i, 3, seed=20 + i)
+    data, fmt = (lib.encode(image, 'PNG'), 'png') if i % 2 else (lib.encode(image, 'JPEG'),
+                                                                 'jpeg')
+    records.append(SCHEMA.encode_example({
+        schema.ENCODED: data, schema.FORMAT: fmt, schema.LABEL: i,
+        MATRIX: [float(i)] * (2 * i), IDS: list(range(i)), VALUES: [i + 0.5] * i,
+        WORDS: ['cat', 'owl', 'dog'][:i]}))
+  return records
+
+
+@pytest.mark.parametrize('mode', lib.MODES)
+def test_decode_each_equals_per_example_decode(mode, vocabulary):
+  """One parse of the batch, then each example's items as `decode` gives them, whatever
+  their shapes (VarLenFeatures sliced per example, empty ones included)."""
+  records = varying_records()
+
+  def build():
+    handlers = {
+        'image': td.Image(),
+        'label': td.Tensor(schema.LABEL),
+        'matrix': td.Tensor(MATRIX),
+        'sparse': td.SparseTensor(IDS, VALUES),
+        'word': td.LookupTensor(WORDS, vocabulary_table(vocabulary)),
+        'area': td.ItemHandlerCallback([schema.HEIGHT, schema.WIDTH],
+                                       lambda t: t[schema.HEIGHT] * t[schema.WIDTH]),
+    }
+    decoder = td.TFExampleDecoder(SCHEMA.keys_to_features(), handlers)
+    each = decoder.decode_each(tf.constant(records))
+    single = [decoder.decode(tf.constant(r)) for r in records]
+    dense = lambda items: [tf.sparse.to_dense(t) if isinstance(t, tf.SparseTensor) else t  # noqa: E731
+                           for t in items]
+    shapes = [[t.dense_shape for t in items if isinstance(t, tf.SparseTensor)]
+              for items in each + single]
+    return [dense(items) for items in each], [dense(items) for items in single], shapes
+  each, single, shapes = lib.evaluate(mode, build)
+  assert len(each) == len(records)
+  for got, want in zip(each, single):
+    for g, w in zip(got, want, strict=True):
+      np.testing.assert_array_equal(g, w)
+  np.testing.assert_array_equal(shapes[:4], shapes[4:])
+  assert [e[0].shape[:2] for e in each] == [(5 + i, 8 - i) for i in range(4)]
+  assert [len(e[2]) for e in each] == [0, 2, 4, 6]
+
+
+def test_decode_each_needs_a_static_batch_and_features_it_can_slice():
+  decoder = td.TFExampleDecoder(SCHEMA.keys_to_features(), {'label': td.Tensor(schema.LABEL)})
+  traced = tf.function(lambda r: decoder.decode_each(r),
+                       input_signature=[tf.TensorSpec([None], tf.string)])
+  with pytest.raises(ValueError, match='static size'):
+    traced.get_concrete_function()
+  features = dict(SCHEMA.keys_to_features())
+  features['seq'] = tf.io.FixedLenSequenceFeature([], tf.float32, allow_missing=True)
+  decoder = td.TFExampleDecoder(features, {'label': td.Tensor(schema.LABEL)})
+  with pytest.raises(ValueError, match="feature 'seq' is a FixedLenSequenceFeature"):
+    decoder.decode_each(tf.constant(varying_records()))

@@ -150,11 +150,13 @@ def test_batched_error_names_the_shard(faults):
 
 
 @pytest.mark.parametrize('fault', ['crc', 'truncated', 'image'])
-@pytest.mark.parametrize('static', [False, True])
-def test_batches_of_examples_decoded_one_by_one_name_the_record(faults, fault, static):
+@pytest.mark.parametrize('static,blocks', [(False, True), (True, True), (True, False)])
+def test_batches_of_examples_decoded_one_by_one_name_the_record(faults, fault, static,
+                                                                blocks):
   """Examples of varying size made batchable by a preprocess_fn: the error names the very
-  record, after the good batches. With decode_in_blocks and items of a static shape, a
-  batch is decoded in one call, so an undecodable image names its shard and batch."""
+  record, after the good batches. Where the items have a static shape, a batch is decoded
+  in one call (unless decode_in_blocks=False), so an undecodable image names its shard and
+  batch."""
   files, shard, offsets, lost = faults[fault]
   provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False,
                                      num_epochs=1)
@@ -164,10 +166,10 @@ def test_batches_of_examples_decoded_one_by_one_name_the_record(faults, fault, s
   labels = []
   with pytest.raises(tf.errors.InvalidArgumentError) as info:
     for batch in provider.as_dataset(['image', 'label'], batch_size=4, preprocess_fn=shrink,
-                                     decode_in_blocks=True):
+                                     decode_in_blocks=blocks):
       assert batch['image'].shape[1:] == [4, 4, 3]
       labels += [int(l) for l in batch['label']]
-  if static and fault == 'image':
+  if static and blocks and fault == 'image':
     assert f'shard(s) {files[shard]} are corrupt: a record of the batch starting at ' \
         f'{files[shard]}:' in info.value.message
   else:

@@ -1,6 +1,5 @@
 """DatasetDataProvider: TF-Slim's semantics on tf.data, in graph and eager mode."""
 import collections
-import functools
 
 import numpy as np
 import pytest
@@ -309,18 +308,18 @@ def _decoded_rank(ds):
   return max(len(shape.dim) for shape in decode.attr['output_shapes'].list.shape)
 
 
-def test_decode_in_blocks_decodes_a_batch_per_call(shards, tmp_path):
-  """With decode_in_blocks, where preprocess_fn gives every item a static shape, a block
-  of records is decoded and preprocessed in one function call (a tf.data stage costs ~30
-  us per element), on checked and on compressed shards, giving the same batches;
-  batches larger than a block are merged. Without it, examples are decoded one by one."""
+def test_batches_of_static_shape_decode_a_block_per_call(shards, tmp_path):
+  """Where preprocess_fn gives every item a static shape, a block of records is decoded
+  and preprocessed in one function call (a tf.data stage costs ~30 us per element), on
+  checked and on compressed shards, giving the same batches; batches larger than a block
+  are merged. With decode_in_blocks=False, examples are decoded one by one."""
   files, _, records = shards
   provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False,
                                      num_epochs=3)
-  blocks = functools.partial(provider.as_dataset, decode_in_blocks=True)
+  blocks = provider.as_dataset
   assert _decoded_rank(blocks(['image', 'label'], batch_size=5, preprocess_fn=_shrink)) == 4
   assert _decoded_rank(provider.as_dataset(['image', 'label'], batch_size=5,
-                                           preprocess_fn=_shrink)) == 3
+                                           preprocess_fn=_shrink, decode_in_blocks=False)) == 3
   assert _decoded_rank(blocks(['image', 'label'], preprocess_fn=_shrink)) == 3  # no batch_size
 
   def dynamic(example):   # the same size, known only when it runs
@@ -343,8 +342,7 @@ def test_decode_in_blocks_decodes_a_batch_per_call(shards, tmp_path):
                          [records[i] for i in range(PER_SHARD)], options)
   zipped = ddp.DatasetDataProvider(lib.dataset([gz], fixed_shape=False), shuffle=False,
                                    num_epochs=1, reader_kwargs={'options': options})
-  batches = zipped.as_dataset(['image', 'label'], batch_size=5, preprocess_fn=_shrink,
-                              decode_in_blocks=True)
+  batches = zipped.as_dataset(['image', 'label'], batch_size=5, preprocess_fn=_shrink)
   assert _decoded_rank(batches) == 4
   assert [int(l) for b in batches for l in b['label']] == list(range(PER_SHARD))
 

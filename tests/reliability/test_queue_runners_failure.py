@@ -130,20 +130,22 @@ def test_a_decoder_that_fails_every_block_raises_with_num_epochs_none(shards):
   assert f'shard(s) {bad[0]}' in error.message and 'could not be decoded' in error.message
 
 
-def test_batches_decoded_one_by_one_raise_when_every_decode_fails_forever(tmp_path):
-  """Examples decoded one at a time and checked as batches: the sentinel blocks surface
-  the gap even when no record ever decodes (num_epochs=None)."""
+@pytest.mark.parametrize('blocks', [False, True])
+def test_batches_raise_when_every_decode_fails_forever(tmp_path, blocks):
+  """Examples decoded one at a time or in blocks and checked as batches: the sentinels
+  surface the gap even when no record ever decodes (num_epochs=None)."""
   files, _, _ = lib.write_shards(str(tmp_path), 2, 4)
   for f in files:
     lib.write_records(f, [lib.example(b'not an image', i) for i in range(4)])
   provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False)
   def shrink(e):
     return {'label': e['label'], 'image': tf.image.resize(e['image'], [4, 4])}
-  error = _bounded(lambda: next(iter(provider.as_dataset(['image', 'label'], batch_size=4,
-                                                         preprocess_fn=shrink))))
+  error = _bounded(lambda: next(iter(provider.as_dataset(
+      ['image', 'label'], batch_size=4, preprocess_fn=shrink, decode_in_blocks=blocks))))
   assert isinstance(error, tf.errors.InvalidArgumentError), repr(error)
   assert 'could not be decoded' in error.message
-  assert any(f'shard {f} is corrupt' in error.message for f in files)
+  named = 'shard(s) {}' if blocks else 'shard {} is corrupt'
+  assert any(named.format(f) in error.message for f in files), error.message
 
 
 @pytest.mark.parametrize('eager', [False, True])
