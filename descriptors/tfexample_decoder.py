@@ -13,8 +13,8 @@ eager mode and inside `tf.data` / `tf.function`.
 Images: the format key tells raw pixels (`raw`, any case; decoded with
 `tf.io.decode_raw` and reshaped to `Image(shape=...)`) from encoded images,
 which are decoded by what their header says (`tf.io.decode_image`: JPEG, PNG,
-GIF, BMP, and WebP where TensorFlow reads it), so a PNG labelled `jpg` still
-decodes, as in TF-Slim. JPEGs honour `dct_method`; GIFs yield their first frame.
+GIF, BMP and WebP), so a PNG labelled `jpg` still decodes, as in TF-Slim. JPEGs
+honour `dct_method`; GIFs yield their first frame.
 
 Batches: `decode_batch` parses a 1-D batch with one `tf.io.parse_example` and
 returns each item with a leading batch dimension. Images of a fixed `shape`
@@ -46,6 +46,7 @@ _PNG_HEAD = b'\x89PNG'
 _JPEG_HEAD = b'\xff\xd8\xff'   # what tf.io.is_jpeg checks
 _GIF_HEAD = b'GIF8'
 _BMP_HEAD = b'BM'
+_WEBP_TAG = b'WEBP'   # at byte 8, after RIFF and the size
 
 
 def _tf():
@@ -459,7 +460,7 @@ class Image(ItemHandler):
     One cond per image, and no check that could build an error message per image: each
     cond, assert or nested cond is more memory where tf.data decodes many images in one
     call (32 images through a cond per format held ~120 MiB more). `decode_image`
-    decodes JPEG, PNG, GIF and BMP (and rejects other bytes, saying which formats it
+    decodes JPEG, PNG, GIF, BMP and WebP (and rejects other bytes, saying which formats it
     reads); `_decode_encoded` refines it where the format's own decoder differs.
     """
     tf = _tf()
@@ -479,30 +480,40 @@ class Image(ItemHandler):
     return image
 
   def _decode_encoded(self, image_buffer):
-    """A JPEG, PNG, GIF or BMP image: `decode_image`, except where the format's own
+    """A JPEG, PNG, GIF, BMP or WebP image: `decode_image`, except where the format's own
     decoder does what the handler asks (JPEG's `dct_method`, 16-bit PNG) or `decode_image`
-    cannot (gray GIF and BMP, GIF with alpha: decoded as RGB and converted)."""
+    cannot (gray GIF, BMP and WebP, RGBA from GIF and RGB WebP: decoded as they are and
+    converted)."""
     tf = _tf()
     channels = self._channels
-    head = tf.strings.substr(image_buffer, 0, 4)
 
-    def fitted():
-      rgb = tf.io.decode_image(image_buffer, channels=3, expand_animations=False)
-      if channels == 1:
-        return self._finish(tf.image.rgb_to_grayscale(rgb))
-      opaque = tf.fill(tf.concat([tf.shape(rgb)[:2], [1]], 0), tf.constant(255, rgb.dtype))
-      return self._finish(tf.concat([rgb, opaque], axis=-1))
+    def starts(head, at=0):
+      return tf.equal(tf.strings.substr(image_buffer, at, len(head)), head)
+
+    def fitted(decoded_channels):
+      """Decoded with `decoded_channels` (0: as stored), then made gray or RGBA."""
+      def fit():
+        image = tf.io.decode_image(image_buffer, channels=decoded_channels,
+                                   expand_animations=False)
+        if channels == 1:
+          return self._finish(tf.image.rgb_to_grayscale(image[..., :3]))
+        shape = tf.shape(image)
+        opaque = tf.fill(tf.stack([shape[0], shape[1], 4 - shape[2]]),
+                         tf.constant(255, image.dtype))   # none where it has alpha
+        return self._finish(tf.concat([image, opaque], axis=-1))
+      return fit
 
     cases = []
     if self._dct_method:
       cases.append((tf.io.is_jpeg(image_buffer), lambda: self._decode_jpeg(image_buffer)))
     if self.dtype == tf.uint16:
-      cases.append((tf.equal(head, _PNG_HEAD), lambda: self._decode_png(image_buffer)))
+      cases.append((starts(_PNG_HEAD), lambda: self._decode_png(image_buffer)))
     if channels == 1:
-      cases.append((tf.logical_or(tf.equal(head, _GIF_HEAD), tf.equal(
-          tf.strings.substr(image_buffer, 0, 2), _BMP_HEAD)), fitted))
-    elif channels == 4:
-      cases.append((tf.equal(head, _GIF_HEAD), fitted))
+      cases.append((tf.logical_or(starts(_GIF_HEAD), starts(_BMP_HEAD)), fitted(3)))
+    if channels == 4:
+      cases.append((starts(_GIF_HEAD), fitted(3)))
+    if channels in (1, 4):
+      cases.append((starts(_WEBP_TAG, at=8), fitted(0)))
     return _first_of(cases, lambda: self._finish(tf.io.decode_image(
         image_buffer, channels=channels, expand_animations=False)))
 

@@ -22,7 +22,7 @@ def pixels(height, width, channels=3, seed=0):
 
 
 def encode(array, fmt, **kwargs):
-  """`array` encoded by PIL as `fmt` ('PNG', 'JPEG', 'GIF', 'BMP')."""
+  """`array` encoded by PIL as `fmt` ('PNG', 'JPEG', 'GIF', 'BMP', 'WEBP')."""
   buf = io.BytesIO()
   PILImage.fromarray(array).save(buf, format=fmt, **kwargs)
   return buf.getvalue()

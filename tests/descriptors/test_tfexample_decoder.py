@@ -128,6 +128,26 @@ def test_channels_convert_between_gray_rgb_and_rgba(mode):
   np.testing.assert_array_equal(got, RGB)
 
 
+@pytest.mark.parametrize('mode', lib.MODES)
+def test_webp_decodes_to_every_channel_count(mode):
+  """WebP, which TF-Slim never read: RGB and RGBA, as stored, gray, RGB or RGBA."""
+  rgb = lib.encode(RGB, 'WEBP', lossless=True)
+  rgba_pixels = lib.pixels(6, 8, 4, seed=5)
+  rgba = lib.encode(rgba_pixels, 'WEBP', lossless=True)
+  for channels in (0, 3):
+    got = decode_one(mode, image_record(rgb, 'webp'), td.Image(channels=channels))
+    np.testing.assert_array_equal(got, RGB)
+  got = decode_one(mode, image_record(rgb, 'webp'), td.Image(channels=1))
+  np.testing.assert_array_equal(got, tf.image.rgb_to_grayscale(RGB))
+  got = decode_one(mode, image_record(rgb, 'webp'), td.Image(channels=4))
+  np.testing.assert_array_equal(got[..., :3], RGB)
+  assert (got[..., 3] == 255).all()
+  got = decode_one(mode, image_record(rgba, 'webp'), td.Image(channels=4))
+  np.testing.assert_array_equal(got, rgba_pixels)
+  got = decode_one(mode, image_record(rgba, 'webp'), td.Image(channels=1))
+  np.testing.assert_array_equal(got, tf.image.rgb_to_grayscale(rgba_pixels[..., :3]))
+
+
 def test_image_is_decoded_by_its_header_whatever_its_format_says():
   png = lib.encode(RGB, 'PNG')
   np.testing.assert_array_equal(decode_one('eager', image_record(png, 'jpg'), td.Image()), RGB)

@@ -243,12 +243,37 @@ def test_examples_decoded_one_by_one_pass_one_function_per_example_after_decodin
   assert (first[1], first[2]) == (expected[1].numpy(), expected[2].numpy())
 
 
+def _record_blocks(ds):
+  """The batch sizes of `ds`'s batch stages: the blocks its records are decoded in."""
+  graph = tf.compat.v1.GraphDef.FromString(ds._as_serialized_graph().numpy())
+  nodes = {n.name: n for n in graph.node}
+  return [int(tf.make_ndarray(nodes[n.input[1].split(':')[0]].attr['value'].tensor))
+          for n in graph.node if n.op.startswith('BatchDataset')]
+
+
+@pytest.mark.parametrize('side,batch_size,block', [
+    (lib.HEIGHT, 32, 512), (lib.HEIGHT, 600, 600), (lib.HEIGHT, 100, 500),
+    (256, 5, 125), (256, 32, 128), (256, 200, 200)])
+def test_blocks_are_larger_for_small_records(shards, side, batch_size, block):
+  """Records are decoded in whole batches of at least 128 records, and up to 512 while a
+  block's decoded items fit in 2 MiB (each block pays the pipeline's stages once)."""
+  files, _, _ = shards
+  decoder = td.TFExampleDecoder(schema.IMAGE.keys_to_features(), {
+      'image': td.Image(shape=[side, side, 3], channels=3), 'label': td.Tensor(schema.LABEL)})
+  dataset = dataset_lib.Dataset(files, tf.compat.v1.TFRecordReader, decoder, TOTAL, {})
+  provider = ddp.DatasetDataProvider(dataset, shuffle=False)
+  assert _record_blocks(provider.as_dataset(['image', 'label'], batch_size=batch_size)) == [
+      block]
+
+
 def test_small_batches_are_decoded_several_at_a_time_and_split_again(dataset):
-  """Batches of 5 are parsed in blocks of 125 (parsing costs the same for 5 or 125
-  records); the split gives the batches batching the examples would give."""
-  provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=6)
+  """Batches of 5 tiny images are parsed in blocks of 510 (parsing costs the same for 5 or
+  125 records); the split gives the batches batching the examples would give."""
+  epochs = ddp._MAX_PARSE_BLOCK // TOTAL + 2
+  provider = ddp.DatasetDataProvider(dataset, shuffle=False, num_epochs=epochs)
+  assert _record_blocks(provider.as_dataset(['image', 'label'], batch_size=5)) == [510]
   labels = [int(e['label']) for e in provider.as_dataset(['label'])]
-  assert len(labels) == 6 * TOTAL > ddp._PARSE_BLOCK
+  assert len(labels) == epochs * TOTAL > ddp._MAX_PARSE_BLOCK
   batches = list(provider.as_dataset(['image', 'label'], batch_size=5))
   assert [len(b['label']) for b in batches] == [5] * (len(labels) // 5) + [len(labels) % 5]
   assert np.concatenate([b['label'] for b in batches]).tolist() == labels
