@@ -32,6 +32,7 @@ on some malformed bytes: pass records of unknown origin through
 `providers.validation.checked_examples` first.
 """
 import abc
+import math
 
 from descriptors import data_decoder
 from descriptors import schema
@@ -86,6 +87,12 @@ class ItemHandler(abc.ABC):
     """
     del keys_to_tensors, keys_to_features
     raise _batch_error(type(self).__name__, 'its per-example shapes can differ')
+
+  def item_bytes(self, keys_to_features):
+    """Bytes of one example's item where its shape and dtype are known before decoding,
+    else None (the default)."""
+    del keys_to_features
+    return None
 
 
 class ItemHandlerCallback(ItemHandler):
@@ -175,6 +182,17 @@ class Tensor(ItemHandler):
       tensor = tf.reshape(tensor, shape)
     return tensor
 
+  def item_bytes(self, keys_to_features):
+    tf = _tf()
+    spec = keys_to_features.get(self._tensor_key)
+    if (self._shape_keys or not isinstance(spec, tf.io.FixedLenFeature) or
+        spec.dtype == tf.string):
+      return None
+    shape = spec.shape if self._shape is None else self._shape
+    if any(d is None or d < 0 for d in shape):
+      return None
+    return math.prod(shape) * spec.dtype.size
+
   def tensors_to_batch(self, keys_to_tensors, keys_to_features):
     tf = _tf()
     name = f'Tensor({self._tensor_key!r})'
@@ -231,6 +249,9 @@ class LookupTensor(Tensor):
 
   def tensors_to_batch(self, keys_to_tensors, keys_to_features):
     return self._table.lookup(super().tensors_to_batch(keys_to_tensors, keys_to_features))
+
+  def item_bytes(self, keys_to_features):
+    return None   # the table's values, of any size
 
 
 class BackupHandler(ItemHandler):
@@ -348,6 +369,12 @@ class Image(ItemHandler):
   @property
   def dtype(self):
     return self._dtype if self._dtype is not None else _tf().uint8
+
+  def item_bytes(self, keys_to_features):
+    del keys_to_features
+    if self._shape is None or self._repeated:
+      return None
+    return math.prod(self._shape) * self.dtype.size
 
   def _static_shape(self):
     if self._shape is not None:
@@ -564,6 +591,14 @@ class TFExampleDecoder(data_decoder.DataDecoder):
                          f'does not parse')
       handlers.append((item, handler))
     return handlers
+
+  def item_bytes(self, items=None):
+    """Bytes of one example's decoded `items` where every one has a static shape and
+    dtype (fixed-shape images, fixed-length numeric features), else None: what sizes
+    the blocks a provider decodes together."""
+    sizes = [handler.item_bytes(self._keys_to_features)
+             for _, handler in self._handlers(items)]
+    return None if None in sizes else sum(sizes)
 
   def decode(self, serialized_example, items=None):
     """Decodes one serialized Example (a scalar string) into a list of item tensors."""

@@ -325,7 +325,9 @@ class DatasetDataProvider(data_provider.DataProvider):
       # decoded several at a time, then split again.
       decode_block = lambda r: dict(zip(decode_items,  # noqa: E731
                                         self._decoder.decode_batch(r, decode_items)))
-      block = _DECODE_BLOCK if batch_size is None else _parse_block(decode_block, batch_size)
+      item_bytes = getattr(self._decoder, 'item_bytes', lambda items: None)
+      block = (_DECODE_BLOCK if batch_size is None else
+               _parse_block(item_bytes(decode_items), batch_size))
       ds, batched = self._try_blocks(records, decode_block, block, batch_size, drop_remainder,
                                      checked)
     if ds is None and decode_in_blocks and not self._skip_corrupt and batch_size is not None:
@@ -601,26 +603,16 @@ def _mark(e, gap):
   return out
 
 
-def _parse_block(decode_block, batch_size):
+def _parse_block(record_bytes, batch_size):
   """Records parsed and decoded together for batches of `batch_size`: whole batches, at
   least 128 records (a parse costs about the same for 5 records as for 128), and up to 512
-  while their decoded items fit in 2 MiB, as each block pays the pipeline's stages once
-  (MNIST-sized images: 15-25% faster than in blocks of 128, for ~5 MiB). A record's size
-  comes from tracing `decode_block` on one record (~3 MiB of memory, less than a graph of
-  its own); where it is not static, 128."""
+  while their decoded items (`record_bytes` each, None: unknown) fit in 2 MiB, as each
+  block pays the pipeline's stages once (MNIST-sized images: 15-25% faster than in blocks
+  of 128, for ~5 MiB)."""
   smallest = batch_size * max(1, _PARSE_BLOCK // batch_size)
-  if batch_size >= _MAX_PARSE_BLOCK:
+  if not record_bytes or batch_size >= _MAX_PARSE_BLOCK:
     return smallest
-  try:
-    traced = tf.function(decode_block, autograph=False).get_concrete_function(
-        tf.TensorSpec([1], tf.string))
-  except (ValueError, TypeError):
-    return smallest   # not decodable in blocks: _try_blocks says why
-  outputs = tf.nest.flatten(traced.structured_outputs, expand_composites=True)
-  if not all(isinstance(t, tf.Tensor) and t.shape.is_fully_defined() for t in outputs):
-    return smallest
-  record_bytes = sum(t.shape.num_elements() * max(t.dtype.size, 1) for t in outputs)
-  fitting = min(_MAX_PARSE_BLOCK, _BLOCK_BYTES // max(record_bytes, 1)) // batch_size
+  fitting = min(_MAX_PARSE_BLOCK, _BLOCK_BYTES // record_bytes) // batch_size
   return max(smallest, fitting * batch_size)
 
 

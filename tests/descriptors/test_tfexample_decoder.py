@@ -504,3 +504,33 @@ def test_decode_each_needs_a_static_batch_and_features_it_can_slice():
   decoder = td.TFExampleDecoder(features, {'label': td.Tensor(schema.LABEL)})
   with pytest.raises(ValueError, match="feature 'seq' is a FixedLenSequenceFeature"):
     decoder.decode_each(tf.constant(varying_records()))
+
+
+def test_item_bytes_is_known_only_for_static_shapes_and_dtypes():
+  """What a provider sizes its decode blocks by: fixed-shape images and fixed-length
+  numeric features have a size before decoding; anything that can vary has none."""
+  features = {'image/encoded': tf.io.FixedLenFeature([], tf.string),
+              'image/format': tf.io.FixedLenFeature([], tf.string),
+              'label': tf.io.FixedLenFeature([], tf.int64),
+              'box': tf.io.FixedLenFeature([4], tf.float32),
+              'name': tf.io.FixedLenFeature([], tf.string),
+              'list': tf.io.VarLenFeature(tf.int64)}
+  features.update({f'image/object/bbox/{k}': tf.io.VarLenFeature(tf.float32)
+                   for k in ('xmin', 'ymin', 'xmax', 'ymax')})
+  decoder = td.TFExampleDecoder(features, {
+      'image': td.Image(shape=[28, 28, 1], channels=1),
+      'floats': td.Image(shape=[2, 3, 3], dtype=tf.float32),
+      'free': td.Image(),
+      'images': td.Image(shape=[2, 2, 3], repeated=True),
+      'label': td.Tensor('label'),
+      'box': td.Tensor('box', shape=[2, 2]),
+      'name': td.Tensor('name'),
+      'list': td.Tensor('list'),
+      'shaped': td.Tensor('box', shape_keys='label'),
+      'bbox': td.BoundingBox(['xmin', 'ymin', 'xmax', 'ymax'], 'image/object/bbox/')})
+  assert decoder.item_bytes(['image', 'label']) == 28 * 28 + 8
+  assert decoder.item_bytes(['floats', 'box']) == 2 * 3 * 3 * 4 + 4 * 4
+  for varying in ('free', 'images', 'name', 'list', 'shaped', 'bbox'):
+    assert decoder.item_bytes(['image', varying]) is None, varying
+  with pytest.raises(ValueError, match="unknown item 'nope'"):
+    decoder.item_bytes(['nope'])
