@@ -72,7 +72,7 @@ _DECODE_BLOCK = 32      # records decoded together (decode_batch; decode_in_bloc
 _PARSE_BLOCK = 128      # at least this many for batches of a smaller batch_size,
 _MAX_PARSE_BLOCK = 512  # and up to this many while a block's decoded items fit in
 _BLOCK_BYTES = 2 << 20  # this many bytes (blocks of 512 MNIST digits: ~0.4 MiB)
-_MAX_BLOCK_CALLS = 4    # blocks decoded one by one in one call (decode_in_blocks) at once
+_MAX_BLOCK_CALLS = 4    # decode_in_blocks: at most this many blocks decoded at once
 # Elements ready ahead of the consumer: 2 batches; unbatched, 2 blocks of examples
 # decoded together, or 2 rounds of parallel decodes of single examples (64 decoded
 # flowers-sized images would hold ~25 MiB). A fixed buffer: AUTOTUNE grows it while the

@@ -333,6 +333,22 @@ def _decoded_rank(ds):
   return max(len(shape.dim) for shape in decode.attr['output_shapes'].list.shape)
 
 
+@pytest.mark.parametrize('parallel,calls', [(1, 1), (4, 2), (16, 4), (tf.data.AUTOTUNE,
+                                                                      tf.data.AUTOTUNE)])
+def test_blocks_decoded_at_once_are_half_the_parallel_calls_and_at_most_four(
+    shards, parallel, calls):
+  """Each block call keeps the cores busy by itself and holds a block's images."""
+  files, _, _ = shards
+  provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False,
+                                     num_parallel_calls=parallel)
+  ds = provider.as_dataset(['image', 'label'], batch_size=5, preprocess_fn=_shrink)
+  graph = tf.compat.v1.GraphDef.FromString(ds._as_serialized_graph().numpy())
+  nodes = {n.name: n for n in graph.node}
+  decode = next(n for n in graph.node if n.op.startswith('ParallelMapDataset'))
+  const = nodes[decode.input[-1].split(':')[0]]
+  assert int(tf.make_ndarray(const.attr['value'].tensor)) == calls
+
+
 def test_batches_of_static_shape_decode_a_block_per_call(shards, tmp_path):
   """Where preprocess_fn gives every item a static shape, a block of records is decoded
   and preprocessed in one function call (a tf.data stage costs ~30 us per element), on
