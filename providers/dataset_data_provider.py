@@ -334,7 +334,7 @@ class DatasetDataProvider(data_provider.DataProvider):
       # A block of examples decoded one by one in one function call (a tf.data stage costs
       # tens of microseconds per element), where every item has a static shape.
       block = min(batch_size, _DECODE_BLOCK)
-      decode_block = self._stacked(decode_items, preprocess_fn, block)
+      decode_block = self._stacked(decode_items, preprocess_fn)
       ds, batched = self._try_blocks(records, decode_block, block, batch_size, drop_remainder,
                                      checked, self._block_calls())
     rebatched = False
@@ -405,18 +405,20 @@ class DatasetDataProvider(data_provider.DataProvider):
     return lambda e: {_ITEMS: decode_record(self._record(e)),  # noqa: E731
                       parallel_reader.KEY: e[parallel_reader.KEY]}
 
-  def _stacked(self, decode_items, preprocess_fn, block):
-    """`fn(records) -> {item: tensor}` decoding `block` records one by one, unrolled, and
-    stacking their items; a ValueError where an item's shape is not static."""
+  def _stacked(self, decode_items, preprocess_fn):
+    """`fn(records) -> {item: tensor}` decoding a block of records (of a static size) one
+    by one, unrolled, and stacking their items; a ValueError where an item's shape is not
+    static."""
     preprocess = _preprocessor(preprocess_fn)
     decode_record = self._record_decoder(decode_items, preprocess)
 
     def decode_rest(records):
       """The examples of `records`, after one parse where the decoder can (decode_each)."""
       decoded = None
-      if hasattr(self._decoder, 'decode_each'):
+      decode_each = getattr(self._decoder, 'decode_each', None)
+      if decode_each is not None:
         try:
-          decoded = self._decoder.decode_each(records, decode_items)
+          decoded = decode_each(records, decode_items)
         except ValueError as e:
           _log.info('parsing the records of a block one by one: %s', e)
       if decoded is None:

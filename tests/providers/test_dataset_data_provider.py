@@ -172,15 +172,24 @@ def test_as_dataset_yields_dicts_and_batches_equal_the_examples(dataset):
                              drop_remainder=True).element_spec['label'].shape == [5]
 
 
+def _pipeline_graph(ds):
+  """`ds`'s graph: its nodes in order, and by name."""
+  graph = tf.compat.v1.GraphDef.FromString(ds._as_serialized_graph().numpy())
+  return list(graph.node), {n.name: n for n in graph.node}
+
+
+def _constant(by_name, node_input):
+  """The value of the constant that feeds the input `node_input` of a node."""
+  return tf.make_ndarray(by_name[node_input.split(':')[0]].attr['value'].tensor)
+
+
 def _final_prefetch_buffer(ds):
   """The buffer_size of the PrefetchDataset that ends `ds`'s graph."""
-  graph = tf.compat.v1.GraphDef.FromString(ds._as_serialized_graph().numpy())
-  nodes = {n.name: n for n in graph.node}
-  last = nodes[next(n.input[0] for n in graph.node if n.op == '_Retval')]
+  graph, nodes = _pipeline_graph(ds)
+  last = nodes[next(n.input[0] for n in graph if n.op == '_Retval')]
   last = nodes[last.input[0]] if last.op == 'Identity' else last
   assert last.op == 'PrefetchDataset', last.op
-  size = nodes[last.input[1].split(':')[0]]
-  return tf.make_ndarray(size.attr['value'].tensor)
+  return _constant(nodes, last.input[1])
 
 
 def test_as_dataset_prefetches_a_fixed_buffer_not_autotune(dataset, shards):
@@ -197,9 +206,8 @@ def test_as_dataset_prefetches_a_fixed_buffer_not_autotune(dataset, shards):
 
 def _stages_after_decode(ds):
   """The dataset ops from `ds`'s end back to its parallel decode map."""
-  graph = tf.compat.v1.GraphDef.FromString(ds._as_serialized_graph().numpy())
-  nodes = {n.name: n for n in graph.node}
-  node = nodes[next(n.input[0] for n in graph.node if n.op == '_Retval')]
+  graph, nodes = _pipeline_graph(ds)
+  node = nodes[next(n.input[0] for n in graph if n.op == '_Retval')]
   ops = []
   while not node.op.startswith('ParallelMapDataset'):
     ops.append(node.op)
@@ -245,10 +253,8 @@ def test_examples_decoded_one_by_one_pass_one_function_per_example_after_decodin
 
 def _record_blocks(ds):
   """The batch sizes of `ds`'s batch stages: the blocks its records are decoded in."""
-  graph = tf.compat.v1.GraphDef.FromString(ds._as_serialized_graph().numpy())
-  nodes = {n.name: n for n in graph.node}
-  return [int(tf.make_ndarray(nodes[n.input[1].split(':')[0]].attr['value'].tensor))
-          for n in graph.node if n.op.startswith('BatchDataset')]
+  graph, nodes = _pipeline_graph(ds)
+  return [int(_constant(nodes, n.input[1])) for n in graph if n.op.startswith('BatchDataset')]
 
 
 @pytest.mark.parametrize('side,batch_size,block', [
@@ -328,8 +334,8 @@ def test_examples_decoded_one_by_one_are_batched_then_checked_as_batches(shards)
 def _decoded_rank(ds):
   """The largest rank of what `ds`'s parallel decode map outputs: 4 where it decodes a
   batch of images per call, 3 where one image."""
-  graph = tf.compat.v1.GraphDef.FromString(ds._as_serialized_graph().numpy())
-  decode = next(n for n in graph.node if n.op.startswith('ParallelMapDataset'))
+  graph, _ = _pipeline_graph(ds)
+  decode = next(n for n in graph if n.op.startswith('ParallelMapDataset'))
   return max(len(shape.dim) for shape in decode.attr['output_shapes'].list.shape)
 
 
@@ -342,11 +348,9 @@ def test_blocks_decoded_at_once_are_half_the_parallel_calls_and_at_most_four(
   provider = ddp.DatasetDataProvider(lib.dataset(files, fixed_shape=False), shuffle=False,
                                      num_parallel_calls=parallel)
   ds = provider.as_dataset(['image', 'label'], batch_size=5, preprocess_fn=_shrink)
-  graph = tf.compat.v1.GraphDef.FromString(ds._as_serialized_graph().numpy())
-  nodes = {n.name: n for n in graph.node}
-  decode = next(n for n in graph.node if n.op.startswith('ParallelMapDataset'))
-  const = nodes[decode.input[-1].split(':')[0]]
-  assert int(tf.make_ndarray(const.attr['value'].tensor)) == calls
+  graph, nodes = _pipeline_graph(ds)
+  decode = next(n for n in graph if n.op.startswith('ParallelMapDataset'))
+  assert int(_constant(nodes, decode.input[-1])) == calls
 
 
 def test_batches_of_static_shape_decode_a_block_per_call(shards, tmp_path):
